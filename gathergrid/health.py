@@ -1,0 +1,57 @@
+"""Health check and the error handlers that keep API paths JSON-only."""
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.decorators.http import require_http_methods
+
+from gathergrid.errors import api_face, error_for_path
+
+logger = logging.getLogger(__name__)
+
+
+@require_http_methods(["GET", "HEAD"])
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when this process and the database answer, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # any failure means "not healthy", never a 500
+        logger.warning("health check failed: %s", error)
+        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
+    return JsonResponse({"status": "ok", "database": "up"})
+
+
+def _api_or_default(request, status, code, message, default, **kwargs) -> HttpResponse:
+    if api_face(request.path) is None:
+        return default(request, **kwargs)
+    return error_for_path(request.path, message, status=status, code=code).as_response()
+
+
+def bad_request(request, exception=None):
+    return _api_or_default(
+        request, 400, "bad_request", "Bad request", defaults.bad_request, exception=exception
+    )
+
+
+def permission_denied(request, exception=None):
+    return _api_or_default(
+        request, 403, "forbidden", "Forbidden", defaults.permission_denied,
+        exception=exception,
+    )
+
+
+def page_not_found(request, exception=None):
+    return _api_or_default(
+        request, 404, "not_found", f"No such endpoint: {request.path}",
+        defaults.page_not_found, exception=exception,
+    )
+
+
+def server_error(request):
+    return _api_or_default(
+        request, 500, "unexpected_failure", "Internal server error", defaults.server_error
+    )

@@ -1,0 +1,20 @@
+#!/usr/bin/env python
+"""Django's command-line utility.
+
+Without DATABASE_URL every command runs against the embedded PostgreSQL under
+.data/ (started if needed, shared with a running server).
+"""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""``/auth/v1``: GoTrue-compatible sign-in, refresh, user and logout.
+
+Supabase clients (supabase-js, supabase-py) work against these unmodified.
+Errors are GoTrue's ``{code, message}``, with ``X-Supabase-Api-Version`` so
+that supabase-js reads ``code`` as the error code.
+"""
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from gathergrid.errors import GOTRUE_API_VERSION, AuthApiError, PostgrestError
+from tenants.middleware import request_api_key, request_bearer
+from tenants.models import AuthSession, KeyKind, Tenant, User
+from tenants.selectors import tenant_key_resolve, user_memberships
+from tenants.services import (
+    auth_logout,
+    auth_password_grant,
+    auth_refresh_grant,
+    gotrue_user,
+)
+from tenants.tokens import AccessClaims, access_token_decode
+
+
+def _json(data: Any, status: int = 200) -> JsonResponse:
+    response = JsonResponse(data, status=status, safe=False)
+    response["X-Supabase-Api-Version"] = GOTRUE_API_VERSION
+    return response
+
+
+def _api_key_tenant(request: HttpRequest) -> Tenant:
+    raw_key = request_api_key(request)
+    if not raw_key:
+        raise AuthApiError(
+            "No API key found in request", code="no_api_key", status=401
+        )
+    key = tenant_key_resolve(raw_key=raw_key, kinds=(KeyKind.API,))
+    if key is None:
+        raise AuthApiError("Invalid API key", code="invalid_api_key", status=401)
+    return key.tenant
+
+
+def _body(request: HttpRequest) -> dict:
+    content_type = request.content_type or ""
+    if content_type == "application/x-www-form-urlencoded":
+        return request.POST.dict()
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise AuthApiError(
+            f"Could not parse request body as JSON: {error}", code="bad_json"
+        ) from None
+    if not isinstance(data, dict):
+        raise AuthApiError("Request body must be a JSON object.", code="bad_json")
+    return data
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _session_claims(request: HttpRequest) -> AccessClaims:
+    """The bearer token's claims, its session still active, or a GoTrue error."""
+    bearer = request_bearer(request)
+    if not bearer or bearer == request_api_key(request):
+        raise AuthApiError(
+            "This endpoint requires a Bearer token",
+            code="no_authorization",
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        claims = access_token_decode(bearer)
+    except PostgrestError as error:
+        raise AuthApiError(
+            f"invalid JWT: {error.message}",
+            code="bad_jwt",
+            status=401,
+            headers=error.headers,
+        ) from None
+    active = AuthSession.objects.filter(
+        pk=claims.session_id,
+        user_id=claims.user_id,
+        revoked_at__isnull=True,
+        user__is_active=True,
+    ).exists()
+    if not active:
+        raise AuthApiError(
+            "Session from session_id claim in JWT does not exist",
+            code="session_not_found",
+            status=401,
+        )
+    return claims
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def token(request: HttpRequest) -> JsonResponse:
+    """``POST /auth/v1/token?grant_type=password|refresh_token``."""
+    tenant = _api_key_tenant(request)
+    grant_type = request.GET.get("grant_type", "")
+    body = _body(request)
+    if grant_type == "password":
+        email, password = body.get("email"), body.get("password")
+        if not isinstance(email, str) or not isinstance(password, str):
+            raise AuthApiError(
+                "Email and password are required.", code="validation_failed"
+            )
+        result = auth_password_grant(
+            email=email,
+            password=password,
+            tenant=tenant,
+            ip=_client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    elif grant_type == "refresh_token":
+        refresh = body.get("refresh_token")
+        if not isinstance(refresh, str):
+            raise AuthApiError("refresh_token is required.", code="validation_failed")
+        result = auth_refresh_grant(refresh_token=refresh, tenant=tenant)
+    else:
+        raise AuthApiError(
+            "unsupported_grant_type: use grant_type=password or refresh_token",
+            code="unsupported_grant_type",
+        )
+    return _json(result)
+
+
+@csrf_exempt
+@require_http_methods(["GET"])
+def user(request: HttpRequest) -> JsonResponse:
+    """``GET /auth/v1/user``: the signed-in user."""
+    _api_key_tenant(request)
+    claims = _session_claims(request)
+    user = User.objects.get(pk=claims.user_id)
+    return _json(gotrue_user(user, user_memberships(user_id=user.id)))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def logout(request: HttpRequest) -> HttpResponse:
+    """``POST /auth/v1/logout?scope=global|local|others``: revoke sessions (204)."""
+    _api_key_tenant(request)
+    claims = _session_claims(request)
+    auth_logout(
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        scope=request.GET.get("scope", "global"),
+    )
+    response = HttpResponse(status=204)
+    response["X-Supabase-Api-Version"] = GOTRUE_API_VERSION
+    return response

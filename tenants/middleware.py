@@ -1,0 +1,203 @@
+"""The edge: each request's tenant is resolved here, once, and errors on API
+paths are rendered in the API's own shape.
+
+- ``/rest/v1``: the ``apikey`` (header or query parameter), the bearer JWT and
+  the profile header (``Accept-Profile`` for GET/HEAD, ``Content-Profile``
+  otherwise, defaulting to the token's default tenant when absent or
+  ``public``). Membership, the key and the session are re-checked on every
+  request in one query, so a removed member, a revoked key or a signed-out
+  session stops working at once.
+- Ingestion endpoints resolve their tenant from their key (``tenant_from_key``).
+- Everything else runs in the public schema.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import Http404, HttpRequest, HttpResponse
+
+from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
+from tenants.models import WRITE_ROLES, Tenant, is_valid_schema_name
+from tenants.selectors import rest_access_get, tenant_get, tenant_key_resolve
+from tenants.tokens import access_token_decode
+
+logger = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class RestAuth:
+    """Who is calling ``/rest/v1``, in which tenant, with which role."""
+
+    user_id: str
+    email: str
+    session_id: str
+    tenant: Tenant
+    role: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+
+def request_api_key(request: HttpRequest) -> str:
+    return request.headers.get("apikey") or request.GET.get("apikey") or ""
+
+
+def request_bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    return value.strip()
+
+
+def invalid_profile(profile: str, allowed: list[str]) -> PostgrestError:
+    """The one answer for a profile that does not exist *or* is not the caller's."""
+    return PostgrestError(
+        f"Invalid schema: {profile}",
+        code="PGRST106",
+        status=406,
+        hint="Only the following schemas are exposed: " + ", ".join(allowed),
+    )
+
+
+def resolve_rest_request(request: HttpRequest) -> RestAuth:
+    """Authenticate a ``/rest/v1`` request and pick its tenant, or raise."""
+    raw_key = request_api_key(request)
+    if not raw_key:
+        raise PostgrestError(
+            "No API key found in request",
+            code="PGRST000",
+            status=401,
+            hint="No `apikey` request header or url param was found.",
+        )
+    bearer = request_bearer(request)
+    if not bearer or bearer == raw_key:
+        # Supabase clients send the API key as the bearer before sign-in.
+        raise PostgrestError(
+            "Anonymous access is disabled",
+            code="PGRST302",
+            status=401,
+            hint="Sign in with POST /auth/v1/token and send the access token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    claims = access_token_decode(bearer)
+    access = rest_access_get(
+        raw_key=raw_key, user_id=claims.user_id, session_id=claims.session_id
+    )
+    if access.key_tenant_id is None:
+        raise PostgrestError("Invalid API key", code="PGRST000", status=401)
+    if not access.session_active:
+        raise PostgrestError(
+            "JWT session has ended (signed out or revoked)",
+            code="PGRST303",
+            status=401,
+            headers={
+                "WWW-Authenticate": 'Bearer error="invalid_token", '
+                'error_description="JWT session ended"'
+            },
+        )
+    header = "Accept-Profile" if request.method in READ_METHODS else "Content-Profile"
+    profile = request.headers.get(header, "").strip()
+    if not profile or profile == "public":
+        profile = claims.default_tenant or ""
+    allowed = sorted(access.memberships)
+    if not is_valid_schema_name(profile) or profile not in access.memberships:
+        raise invalid_profile(profile, allowed)
+    tenant_id, role = access.memberships[profile]
+    if tenant_id != access.key_tenant_id:
+        raise PostgrestError(
+            "Invalid API key",
+            code="PGRST000",
+            status=401,
+            hint=f"This API key does not belong to tenant {profile!r}.",
+        )
+    tenant = tenant_get(schema_name=profile)
+    if tenant is None or tenant.id != tenant_id:  # deleted since it was cached
+        raise invalid_profile(profile, allowed)
+    return RestAuth(
+        user_id=claims.user_id,
+        email=claims.email,
+        session_id=claims.session_id,
+        tenant=tenant,
+        role=role,
+    )
+
+
+def tenant_from_key(raw_key: str, *, kinds: tuple[str, ...]) -> Tenant | None:
+    """Activate the tenant of an ingestion key; None when the key is not valid."""
+    key = tenant_key_resolve(raw_key=raw_key, kinds=kinds)
+    if key is None:
+        return None
+    connection.set_tenant(key.tenant)
+    return key.tenant
+
+
+def _database_unavailable(path: str) -> HttpResponse:
+    error = error_for_path(
+        path, "Could not connect to the database", status=503, code="PGRST001"
+    )
+    error.headers["Retry-After"] = "5"
+    return error.as_response()
+
+
+class TenantResolutionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        request.rest_auth = None
+        try:
+            connection.set_schema_to_public()
+            if api_face(request.path) == "rest" and request.method != "OPTIONS":
+                auth = resolve_rest_request(request)
+                request.rest_auth = auth
+                request.tenant = auth.tenant
+                connection.set_tenant(auth.tenant)
+        except ApplicationError as error:
+            return error.as_response()
+        except (OperationalError, InterfaceError):
+            logger.exception("database unavailable while resolving the tenant")
+            return _database_unavailable(request.path)
+        try:
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+
+
+class ApiErrorMiddleware:
+    """Render exceptions raised by views on API paths as JSON, never HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        if isinstance(exception, ApplicationError):
+            return exception.as_response()
+        if api_face(request.path) is None:
+            return None
+        if isinstance(
+            exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation
+        ):
+            return None  # the JSON-aware handler404/403/400 answer these
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.exception("database unavailable")
+            return _database_unavailable(request.path)
+        if isinstance(exception, DatabaseError):
+            logger.exception("database error on %s", request.path)
+        else:
+            logger.exception("unexpected error on %s", request.path)
+        return error_for_path(
+            request.path, "Internal server error", status=500, code="unexpected_failure"
+        ).as_response()

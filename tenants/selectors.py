@@ -1,0 +1,92 @@
+"""Reads of the public schema: tenants, keys, memberships."""
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from tenants.models import KeyKind, Membership, Tenant, TenantKey, hash_secret
+
+_tenant_cache: dict[str, tuple[float, Tenant | None]] = {}
+
+
+def tenant_get(*, schema_name: str) -> Tenant | None:
+    """The tenant with this id, or None. Cached per process for a short while.
+
+    Only identity is cached (ids are immutable); what may change at any moment
+    (memberships, keys, sessions) is always read fresh.
+    """
+    now = time.monotonic()
+    cached = _tenant_cache.get(schema_name)
+    if cached and cached[0] > now:
+        return cached[1]
+    tenant = Tenant.objects.filter(schema_name=schema_name).first()
+    _tenant_cache[schema_name] = (now + settings.TENANT_CACHE_SECONDS, tenant)
+    return tenant
+
+
+def tenant_cache_clear() -> None:
+    _tenant_cache.clear()
+
+
+def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | None:
+    """The active key ``raw_key`` of one of ``kinds``, with its tenant, or None."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    return (
+        TenantKey.objects.select_related("tenant")
+        .filter(key_hash=hash_secret(raw_key), kind__in=kinds, revoked_at__isnull=True)
+        .first()
+    )
+
+
+def user_memberships(*, user_id: str) -> list[Membership]:
+    return list(
+        Membership.objects.select_related("tenant")
+        .filter(user_id=user_id)
+        .order_by("tenant__schema_name")
+    )
+
+
+@dataclass(frozen=True)
+class RestAccess:
+    """What one REST request may do, read in one round trip."""
+
+    key_tenant_id: int | None
+    session_active: bool
+    # schema name -> (tenant id, role), for every tenant the user belongs to
+    memberships: dict[str, tuple[int, str]]
+
+
+_REST_ACCESS_SQL = """
+SELECT
+  (SELECT k.tenant_id FROM tenants_tenantkey k
+    WHERE k.key_hash = %(key_hash)s AND k.kind = %(kind)s AND k.revoked_at IS NULL),
+  EXISTS (SELECT 1 FROM tenants_authsession s JOIN tenants_user u ON u.id = s.user_id
+    WHERE s.id = %(session_id)s AND s.user_id = %(user_id)s
+      AND s.revoked_at IS NULL AND u.is_active),
+  (SELECT coalesce(json_agg(json_build_array(t.schema_name, t.id, m.role)), '[]')
+    FROM tenants_membership m JOIN tenants_tenant t ON t.id = m.tenant_id
+    WHERE m.user_id = %(user_id)s)
+"""
+
+
+def rest_access_get(*, raw_key: str, user_id: str, session_id: str) -> RestAccess:
+    """The API key's tenant, the session's state and the user's memberships."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REST_ACCESS_SQL,
+            {
+                "key_hash": hash_secret(raw_key),
+                "kind": KeyKind.API,
+                "session_id": session_id,
+                "user_id": user_id,
+            },
+        )
+        key_tenant_id, session_active, memberships = cursor.fetchone()
+    return RestAccess(
+        key_tenant_id=key_tenant_id,
+        session_active=bool(session_active),
+        memberships={schema: (tid, role) for schema, tid, role in memberships},
+    )

@@ -1,0 +1,347 @@
+"""Writes of the public schema: tenant lifecycle, keys, memberships, auth sessions."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_tenants.utils import schema_exists
+
+from gathergrid.errors import ApplicationError, AuthApiError
+from tenants.models import (
+    KEY_PREFIXES,
+    AuthSession,
+    KeyKind,
+    LoginFailure,
+    Membership,
+    RefreshToken,
+    Role,
+    Tenant,
+    TenantKey,
+    User,
+    hash_secret,
+    validate_schema_name,
+)
+from tenants.schemas import schema_clone_from_template
+from tenants.selectors import tenant_cache_clear, user_memberships
+from tenants.tokens import access_token_issue, refresh_token_generate
+
+# --- Tenants -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    tenant: Tenant
+    api_key: str
+    tracking_key: str
+
+
+@transaction.atomic
+def tenant_create(*, schema_name: str, name: str) -> CreatedTenant:
+    """Create a tenant: its row, its schema (a clone of the template) and keys.
+
+    All or nothing: a failure leaves neither row nor schema behind.
+    """
+    try:
+        validate_schema_name(schema_name)
+    except ValidationError as error:
+        raise ApplicationError(error.messages[0], code="invalid_tenant_id") from None
+    if not name or not name.strip():
+        raise ApplicationError("A tenant needs a name.", code="invalid_tenant_name")
+    if Tenant.objects.filter(schema_name=schema_name).exists() or schema_exists(
+        schema_name
+    ):
+        raise ApplicationError(
+            f"Tenant {schema_name!r} already exists.", code="tenant_exists"
+        )
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(schema_name=schema_name, name=name.strip())
+    except IntegrityError:
+        raise ApplicationError(
+            f"Tenant {schema_name!r} already exists.", code="tenant_exists"
+        ) from None
+    schema_clone_from_template(schema_name)
+    _, api_key = key_issue(tenant=tenant, kind=KeyKind.API, label="initial")
+    _, tracking_key = key_issue(tenant=tenant, kind=KeyKind.TRACKING, label="initial")
+    tenant_cache_clear()
+    return CreatedTenant(tenant=tenant, api_key=api_key, tracking_key=tracking_key)
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant) -> None:
+    """Delete a tenant and drop its schema (with all its data)."""
+    schema = connection.ops.quote_name(tenant.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    tenant.delete()
+    tenant_cache_clear()
+
+
+# --- Keys ----------------------------------------------------------------------
+
+
+def key_issue(*, tenant: Tenant, kind: str, label: str = "") -> tuple[TenantKey, str]:
+    """Issue a new key; returns it and its secret, which is never shown again."""
+    if kind not in KeyKind.values:
+        raise ApplicationError(f"Unknown key kind {kind!r}.", code="invalid_key_kind")
+    raw = KEY_PREFIXES[kind] + secrets.token_urlsafe(30)
+    key = TenantKey.objects.create(
+        tenant=tenant,
+        kind=kind,
+        prefix=raw[:14],
+        key_hash=hash_secret(raw),
+        label=label,
+    )
+    return key, raw
+
+
+def key_revoke(*, prefix: str) -> TenantKey:
+    """Revoke the key whose shown prefix is ``prefix``; effective at once."""
+    prefix = prefix.strip()
+    if len(prefix) < 10:
+        raise ApplicationError(
+            "Give at least the first 10 characters of the key.", code="key_not_found"
+        )
+    matches = list(
+        TenantKey.objects.select_related("tenant").filter(prefix__startswith=prefix[:14])
+    )
+    matches = [key for key in matches if prefix.startswith(key.prefix) or key.prefix.startswith(prefix)]
+    if not matches:
+        raise ApplicationError(f"No key starts with {prefix!r}.", code="key_not_found")
+    if len(matches) > 1:
+        raise ApplicationError(
+            f"{len(matches)} keys start with {prefix!r}; give more characters.",
+            code="key_ambiguous",
+        )
+    key = matches[0]
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+# --- Users and memberships -------------------------------------------------------
+
+
+@transaction.atomic
+def user_ensure(*, email: str, password: str | None = None) -> tuple[User, bool]:
+    """The user with this email, created if needed; sets the password if given."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        User._meta.get_field("email").run_validators(email)
+    except ValidationError:
+        raise ApplicationError(
+            f"{email!r} is not an email address.", code="email_address_invalid"
+        ) from None
+    user = User.objects.filter(email=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=password)
+    elif password is not None:
+        user.set_password(password)
+        user.save(update_fields=["password", "updated_at"])
+    return user, created
+
+
+def membership_set(*, user: User, tenant: Tenant, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError(
+            f"Role must be one of {', '.join(Role.values)}.", code="invalid_role"
+        )
+    membership, _ = Membership.objects.update_or_create(
+        user=user, tenant=tenant, defaults={"role": role}
+    )
+    return membership
+
+
+def membership_remove(*, user: User, tenant: Tenant) -> None:
+    """Remove a member; their tokens stop working for this tenant at once."""
+    Membership.objects.filter(user=user, tenant=tenant).delete()
+
+
+# --- Auth sessions (/auth/v1) ------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def gotrue_user(user: User, memberships: list[Membership]) -> dict:
+    """The user object of GoTrue's responses."""
+    tenants = [m.tenant.schema_name for m in memberships]
+    return {
+        "id": str(user.id),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "email": user.email,
+        "email_confirmed_at": _iso(user.created_at),
+        "phone": "",
+        "confirmed_at": _iso(user.created_at),
+        "last_sign_in_at": _iso(user.last_login),
+        "app_metadata": {
+            "provider": "email",
+            "providers": ["email"],
+            "tenants": tenants,
+            "roles": {m.tenant.schema_name: m.role for m in memberships},
+        },
+        "user_metadata": user.user_metadata or {},
+        "identities": [],
+        "created_at": _iso(user.created_at),
+        "updated_at": _iso(user.updated_at),
+        "is_anonymous": False,
+    }
+
+
+def _session_tokens(session: AuthSession, user: User) -> dict:
+    """A new access token and refresh token for ``session``, in GoTrue's shape."""
+    memberships = user_memberships(user_id=user.id)
+    tenants = [m.tenant.schema_name for m in memberships]
+    access, expires_at = access_token_issue(
+        user=user,
+        session_id=str(session.id),
+        tenants=tenants,
+        default_tenant=session.tenant.schema_name,
+    )
+    refresh = refresh_token_generate()
+    RefreshToken.objects.create(session=session, token_hash=hash_secret(refresh))
+    lifetime = int(settings.JWT_ACCESS_TOKEN_LIFETIME.total_seconds())
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": lifetime,
+        "expires_at": expires_at,
+        "refresh_token": refresh,
+        "user": gotrue_user(user, memberships),
+    }
+
+
+def _login_throttled(*, email: str, ip: str | None) -> bool:
+    since = timezone.now() - settings.LOGIN_THROTTLE_WINDOW
+    limit = settings.LOGIN_THROTTLE_MAX_FAILURES
+    recent = LoginFailure.objects.filter(created_at__gte=since)
+    by_email = recent.annotate(lower_email=Lower("email")).filter(lower_email=email)
+    if by_email.count() >= limit:
+        return True
+    # An address gets more room than an account: offices share one address.
+    return ip is not None and recent.filter(ip=ip).count() >= limit * 4
+
+
+INVALID_CREDENTIALS = AuthApiError(
+    "Invalid login credentials", code="invalid_credentials", status=400
+)
+
+
+def auth_password_grant(
+    *, email: str, password: str, tenant: Tenant, ip: str | None, user_agent: str = ""
+) -> dict:
+    """Sign in with email and password into ``tenant`` (the API key's tenant)."""
+    email = (email or "").strip().lower()
+    if not email or not password:
+        raise AuthApiError(
+            "Email and password are required.", code="validation_failed", status=400
+        )
+    if _login_throttled(email=email, ip=ip):
+        raise AuthApiError(
+            "Too many failed sign-in attempts. Try again later.",
+            code="over_request_rate_limit",
+            status=429,
+            headers={"Retry-After": str(int(settings.LOGIN_THROTTLE_WINDOW.total_seconds()))},
+        )
+    user = authenticate(username=email, password=password)
+    is_member = (
+        user is not None
+        and Membership.objects.filter(user=user, tenant=tenant).exists()
+    )
+    if not is_member:
+        # A non-member is told exactly what a wrong password is told.
+        LoginFailure.objects.create(email=email, ip=ip)
+        raise INVALID_CREDENTIALS
+    with transaction.atomic():
+        LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
+            lower_email=email
+        ).delete()
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        session = AuthSession.objects.create(
+            user=user, tenant=tenant, ip=ip, user_agent=user_agent[:300]
+        )
+        return _session_tokens(session, user)
+
+
+def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
+    """Exchange a refresh token for new tokens; each refresh token works once.
+
+    Presenting a used token again is taken as theft: the whole session is revoked.
+    """
+    if not refresh_token:
+        raise AuthApiError("Refresh token is required.", code="validation_failed")
+    not_found = AuthApiError(
+        "Invalid Refresh Token: Refresh Token Not Found",
+        code="refresh_token_not_found",
+        status=400,
+    )
+    with transaction.atomic():
+        token = (
+            RefreshToken.objects.select_for_update()
+            .select_related("session__user", "session__tenant")
+            .filter(token_hash=hash_secret(refresh_token))
+            .first()
+        )
+        if token is None or token.session.tenant_id != tenant.id:
+            raise not_found
+        session = token.session
+        now = timezone.now()
+        if token.used_at is not None:
+            AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+            reuse = AuthApiError(
+                "Invalid Refresh Token: Already Used",
+                code="refresh_token_already_used",
+                status=400,
+            )
+        elif session.revoked_at is not None or not session.user.is_active:
+            raise AuthApiError(
+                "Session not found or revoked.", code="session_not_found", status=400
+            )
+        elif token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
+            raise AuthApiError(
+                "Invalid Refresh Token: expired", code="session_expired", status=400
+            )
+        elif not Membership.objects.filter(
+            user_id=session.user_id, tenant_id=session.tenant_id
+        ).exists():
+            raise AuthApiError(
+                "The user is no longer a member of this tenant.",
+                code="user_not_found",
+                status=400,
+            )
+        else:
+            reuse = None
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+            session.refreshed_at = now
+            session.save(update_fields=["refreshed_at"])
+            return _session_tokens(session, session.user)
+    # Raised after the block so that the revocation above is committed.
+    raise reuse
+
+
+def auth_logout(*, user_id: str, session_id: str, scope: str = "global") -> None:
+    """Revoke sessions: this one (``local``), all (``global``) or the others."""
+    sessions = AuthSession.objects.filter(user_id=user_id, revoked_at__isnull=True)
+    if scope == "local":
+        sessions = sessions.filter(pk=session_id)
+    elif scope == "others":
+        sessions = sessions.exclude(pk=session_id)
+    elif scope != "global":
+        raise AuthApiError(
+            "scope must be one of global, local, others.", code="validation_failed"
+        )
+    sessions.update(revoked_at=timezone.now())
