@@ -63,6 +63,7 @@ SHARED_APPS = [
     "django_filters",
 ]
 TENANT_APPS = [
+    "gathergrid",
     "tracking",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

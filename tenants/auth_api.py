@@ -45,10 +45,12 @@ def _api_key_tenant(request: HttpRequest) -> Tenant:
 
 def _body(request: HttpRequest) -> dict:
     content_type = request.content_type or ""
-    if content_type == "application/x-www-form-urlencoded":
-        return request.POST.dict()
-    if not request.body:
+    body = request.body.lstrip()
+    if not body:
         return {}
+    # `curl -d '{...}'` labels JSON as a form: trust the body's first character.
+    if content_type == "application/x-www-form-urlencoded" and not body.startswith(b"{"):
+        return request.POST.dict()
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as error:

@@ -178,7 +178,23 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and api_face(request.path) is not None
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            # Django's own error responses (405, CSRF 403, ...) are HTML.
+            error = error_for_path(
+                request.path,
+                response.reason_phrase,
+                status=response.status_code,
+                code=response.reason_phrase.lower().replace(" ", "_"),
+            )
+            if response.has_header("Allow"):
+                error.headers["Allow"] = response["Allow"]
+            return error.as_response()
+        return response
 
     def process_exception(
         self, request: HttpRequest, exception: Exception

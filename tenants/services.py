@@ -1,6 +1,7 @@
 """Writes of the public schema: tenant lifecycle, keys, memberships, auth sessions."""
 
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,16 +86,21 @@ def tenant_delete(*, tenant: Tenant) -> None:
 
 # --- Keys ----------------------------------------------------------------------
 
+# "gg_sk_" or "gg_pk_" and 8 random characters: shown in lists, used to revoke.
+PREFIX_LENGTH = 14
+KEY_ALPHABET = string.ascii_letters + string.digits
+
 
 def key_issue(*, tenant: Tenant, kind: str, label: str = "") -> tuple[TenantKey, str]:
     """Issue a new key; returns it and its secret, which is never shown again."""
     if kind not in KeyKind.values:
         raise ApplicationError(f"Unknown key kind {kind!r}.", code="invalid_key_kind")
-    raw = KEY_PREFIXES[kind] + secrets.token_urlsafe(30)
+    # Letters and digits only: selectable with a double click, safe in a URL path.
+    raw = KEY_PREFIXES[kind] + "".join(secrets.choice(KEY_ALPHABET) for _ in range(40))
     key = TenantKey.objects.create(
         tenant=tenant,
         kind=kind,
-        prefix=raw[:14],
+        prefix=raw[:PREFIX_LENGTH],
         key_hash=hash_secret(raw),
         label=label,
     )
@@ -102,21 +108,25 @@ def key_issue(*, tenant: Tenant, kind: str, label: str = "") -> tuple[TenantKey,
 
 
 def key_revoke(*, prefix: str) -> TenantKey:
-    """Revoke the key whose shown prefix is ``prefix``; effective at once."""
+    """Revoke the key starting with ``prefix`` (its shown prefix, or the whole key).
+
+    Effective at once: keys are checked on every request, never cached.
+    """
     prefix = prefix.strip()
     if len(prefix) < 10:
         raise ApplicationError(
             "Give at least the first 10 characters of the key.", code="key_not_found"
         )
-    matches = list(
-        TenantKey.objects.select_related("tenant").filter(prefix__startswith=prefix[:14])
-    )
-    matches = [key for key in matches if prefix.startswith(key.prefix) or key.prefix.startswith(prefix)]
+    if len(prefix) > PREFIX_LENGTH:
+        keys = TenantKey.objects.filter(prefix=prefix[:PREFIX_LENGTH])
+    else:
+        keys = TenantKey.objects.filter(prefix__startswith=prefix)
+    matches = list(keys.select_related("tenant")[:2])
     if not matches:
         raise ApplicationError(f"No key starts with {prefix!r}.", code="key_not_found")
     if len(matches) > 1:
         raise ApplicationError(
-            f"{len(matches)} keys start with {prefix!r}; give more characters.",
+            f"Several keys start with {prefix!r}; give more characters.",
             code="key_ambiguous",
         )
     key = matches[0]

@@ -1,0 +1,33 @@
+# `make run` serves Gather Grid on the embedded PostgreSQL; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py serve
+
+test: $(STAMP)
+	$(BIN)/python manage.py migrate_schemas --noinput -v 0
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/tenants.py
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .ruff_cache

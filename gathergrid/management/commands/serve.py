@@ -1,0 +1,100 @@
+"""``serve``: what `make run` does after installing.
+
+Migrates every schema, ensures the demo tenant, prints how to use it, then runs
+the production WSGI server (gunicorn) until Ctrl-C or SIGTERM, and stops the
+embedded PostgreSQL (if it started it) once the server has exited.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+from gathergrid.embedded_db import is_embedded
+from tenants.demo import demo_credentials_path, demo_tenant_ensure
+
+
+def default_workers() -> int:
+    return int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+
+
+class Command(BaseCommand):
+    help = "Migrate, ensure the demo tenant, print credentials and serve (gunicorn)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument(
+            "--no-demo", action="store_true", help="Do not create or print the demo tenant."
+        )
+
+    def handle(self, *args, **options):
+        call_command("migrate_schemas", interactive=False, verbosity=0)
+        credentials = None if options["no_demo"] else demo_tenant_ensure()
+        connections.close_all()
+
+        url = f"http://{options['host']}:{options['port']}"
+        self._banner(url, credentials)
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "gathergrid.wsgi:application",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["workers"]),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            os.environ.get("WEB_THREADS", "4"),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "20",
+            "--no-control-socket",
+        ]
+        server = subprocess.Popen(command, env=os.environ.copy())
+        # SIGTERM (docker stop, systemd) is forwarded; Ctrl-C reaches gunicorn
+        # directly as it shares our process group.
+        signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:
+            code = server.wait()
+        if is_embedded():
+            self.stdout.write("Server stopped; stopping the embedded PostgreSQL.")
+        if code not in (0, -signal.SIGINT, -signal.SIGTERM):
+            sys.exit(code)
+
+    def _banner(self, url: str, credentials: dict[str, str] | None) -> None:
+        lines = ["", f"Gather Grid is starting on {url}", ""]
+        if credentials:
+            lines += [
+                f"  Tenant:        {credentials['tenant']}",
+                f"  Admin email:   {credentials['email']}",
+                f"  Admin password: {credentials['password']}",
+                f"  API key:       {credentials['api_key']}",
+                f"  Tracking key:  {credentials['tracking_key']}",
+                f"  (kept in {demo_credentials_path()}, for the demo tenant only)",
+                "",
+                "  Try it:",
+                f"    curl -s -X POST '{url}/auth/v1/token?grant_type=password' \\",
+                f"      -H 'apikey: {credentials['api_key']}' "
+                "-H 'Content-Type: application/json' \\",
+                f"      -d '{{\"email\": \"{credentials['email']}\", "
+                f"\"password\": \"{credentials['password']}\"}}'",
+                "",
+            ]
+        if is_embedded():
+            lines.append(f"  Database: embedded PostgreSQL in {os.environ['GATHERGRID_EMBEDDED_DB']}")
+        else:
+            lines.append("  Database: DATABASE_URL")
+        lines.append("  Stop with Ctrl-C.")
+        self.stdout.write("\n".join(lines) + "\n")
+        self.stdout.flush()

@@ -1,0 +1,197 @@
+"""The entity-entry model, one copy per tenant schema.
+
+*Things* are entity types, *fields* their field definitions, *entries* records
+of a thing and *field entries* one value per (entry, field). ``created_by`` holds
+the user's id as a plain value: no foreign key leaves the tenant schema.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class FieldDataType(models.TextChoices):
+    TEXT = "text", "Text"
+    LONG_TEXT = "long_text", "Long text"
+    INTEGER = "integer", "Integer"
+    DECIMAL = "decimal", "Decimal"
+    BOOLEAN = "boolean", "Yes / no"
+    DATE = "date", "Date"
+    DATETIME = "datetime", "Date and time"
+    EMAIL = "email", "Email"
+    URL = "url", "URL"
+    CHOICE = "choice", "Choice"
+    MULTI_CHOICE = "multi_choice", "Multiple choice"
+    JSON = "json", "JSON"
+    REFERENCE = "reference", "Reference to an entry"
+
+
+class Thing(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    active = models.BooleanField(default=True)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "things"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                "name", condition=Q(active=True), name="things_name_unique_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Field(models.Model):
+    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="fields")
+    name = models.CharField(max_length=200)
+    data_type = models.CharField(
+        max_length=20, choices=FieldDataType.choices, default=FieldDataType.TEXT
+    )
+    mandatory = models.BooleanField(default=False)
+    required_for_initialization = models.BooleanField(default=False)
+    position = models.IntegerField(default=0)
+    # Choices for choice/multi_choice; {"thing_id": n} for references.
+    options = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "fields"
+        ordering = ["thing_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "thing",
+                "name",
+                condition=Q(active=True),
+                name="fields_thing_name_unique_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.thing_id}.{self.name}"
+
+
+class ClassificationItem(models.Model):
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "classification_items"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Entry(models.Model):
+    thing = models.ForeignKey(Thing, on_delete=models.PROTECT, related_name="entries")
+    classification_item = models.ForeignKey(
+        ClassificationItem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    validity_start_date = models.DateField(null=True, blank=True)
+    validity_end_date = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "entries"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["thing", "active", "id"], name="entries_thing_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(validity_end_date__isnull=True)
+                | Q(validity_start_date__isnull=True)
+                | Q(validity_end_date__gte=F("validity_start_date")),
+                name="entries_validity_end_not_before_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.pk} of thing {self.thing_id}"
+
+
+class FieldEntry(models.Model):
+    """One value of one entry for one field.
+
+    ``entered_value`` is the normalised text form; the typed shadow columns make
+    filters and ordering on numbers, dates and booleans indexed and correct.
+    """
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="field_entries")
+    field = models.ForeignKey(Field, on_delete=models.PROTECT, related_name="field_entries")
+    entered_value = models.TextField(null=True, blank=True)
+    value_number = models.DecimalField(max_digits=38, decimal_places=10, null=True)
+    value_date = models.DateField(null=True)
+    value_datetime = models.DateTimeField(null=True)
+    value_boolean = models.BooleanField(null=True)
+    value_json = models.JSONField(null=True)
+    active = models.BooleanField(default=True)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "field_entries"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                "entry", "field", name="field_entries_entry_field_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["field", "entered_value"], name="fe_field_text"),
+            models.Index(fields=["field", "value_number"], name="fe_field_number"),
+            models.Index(fields=["field", "value_date"], name="fe_field_date"),
+            models.Index(fields=["field", "value_datetime"], name="fe_field_datetime"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}/{self.field_id}={self.entered_value!r}"
+
+
+class HistoryAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DEACTIVATE = "deactivate", "Deactivated"
+    RESTORE = "restore", "Restored"
+
+
+class EntryHistory(models.Model):
+    """Every change to an entry or one of its values: who, when, before, after."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="history")
+    field = models.ForeignKey(
+        Field, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=HistoryAction.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    changed_by = models.UUIDField(null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "entry_history"
+        ordering = ["entry_id", "changed_at", "id"]
+        verbose_name_plural = "entry history"
+
+    def __str__(self) -> str:
+        return f"{self.action} of entry {self.entry_id} at {self.changed_at}"

@@ -1,0 +1,33 @@
+"""A probe under /rest/v1 for the tenant-resolution tests: it reports the
+schema the request runs in and reads/writes that schema's `things` table."""
+
+import json
+
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from gathergrid.models import Thing
+from gathergrid.urls import urlpatterns as project_urlpatterns
+
+
+@csrf_exempt
+def probe(request):
+    if request.GET.get("boom"):
+        raise RuntimeError("probe exploded")
+    if request.method == "POST":
+        Thing.objects.create(name=json.loads(request.body)["name"])
+    return JsonResponse(
+        {
+            "schema": connection.schema_name,
+            "tenant": request.tenant.schema_name,
+            "role": request.rest_auth.role,
+            "things": sorted(Thing.objects.values_list("name", flat=True)),
+        }
+    )
+
+
+urlpatterns = [path("rest/v1/_probe", probe), *project_urlpatterns]
+handler404 = "gathergrid.health.page_not_found"
+handler500 = "gathergrid.health.server_error"

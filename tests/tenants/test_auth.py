@@ -1,0 +1,269 @@
+"""/auth/v1: GoTrue-compatible sign-in, refresh rotation, user, logout, throttling."""
+
+import json
+
+import jwt
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tenants.models import AuthSession, Role
+from tests.conftest import PASSWORD, make_member, password_login, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _refresh(client: Client, api_key: str, refresh_token: str):
+    return client.post(
+        "/auth/v1/token?grant_type=refresh_token",
+        data=json.dumps({"refresh_token": refresh_token}),
+        content_type="application/json",
+        headers={"apikey": api_key},
+    )
+
+
+def test_password_grant_returns_gotrue_session(tenant_a):
+    user = make_member(tenant_a.tenant, Role.EDITOR)
+    response = password_login(Client(), tenant_a.api_key, user.email)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert isinstance(body["expires_at"], int)
+    assert body["refresh_token"]
+    assert body["user"]["id"] == str(user.id)
+    assert body["user"]["email"] == user.email
+    assert body["user"]["aud"] == "authenticated"
+    assert body["user"]["role"] == "authenticated"
+    assert body["user"]["app_metadata"]["tenants"] == ["tenant_a"]
+    for key in ("user_metadata", "created_at", "identities"):
+        assert key in body["user"]
+
+
+def test_access_token_carries_identity_tenants_and_default_tenant(tenant_a, tenant_b):
+    user = make_member(tenant_a.tenant, Role.ADMIN, email="both@example.com")
+    make_member(tenant_b.tenant, Role.VIEWER, email="both@example.com")
+    session = sign_in(tenant_b.api_key, user)
+    claims = jwt.decode(
+        session.access_token,
+        settings.SIMPLE_JWT["SIGNING_KEY"],
+        algorithms=["HS256"],
+        audience="authenticated",
+    )
+    assert claims["sub"] == str(user.id)
+    assert claims["email"] == "both@example.com"
+    assert claims["role"] == "authenticated"
+    assert claims["aud"] == "authenticated"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["tenants"] == ["tenant_a", "tenant_b"]
+    assert claims["default_tenant"] == "tenant_b"  # the API key's tenant
+    assert AuthSession.objects.filter(pk=claims["session_id"], user=user).exists()
+
+
+def test_email_is_case_insensitive(tenant_a):
+    user = make_member(tenant_a.tenant)
+    response = password_login(Client(), tenant_a.api_key, user.email.upper())
+    assert response.status_code == 200
+
+
+def test_wrong_password_is_invalid_credentials(tenant_a):
+    user = make_member(tenant_a.tenant)
+    response = password_login(Client(), tenant_a.api_key, user.email, "wrong")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_credentials",
+        "message": "Invalid login credentials",
+    }
+    assert response["X-Supabase-Api-Version"] == "2024-01-01"
+
+
+def test_non_member_is_told_the_same_as_a_wrong_password(tenant_a, tenant_b):
+    user = make_member(tenant_a.tenant)
+    response = password_login(Client(), tenant_b.api_key, user.email)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_credentials"
+    unknown = password_login(Client(), tenant_b.api_key, "nobody@example.com")
+    assert unknown.json() == response.json()
+
+
+def test_missing_api_key_is_401_json(tenant_a):
+    response = Client().post(
+        "/auth/v1/token?grant_type=password",
+        data="{}",
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "no_api_key"
+
+
+@pytest.mark.parametrize("key_attr", ["unknown", "tracking_key"])
+def test_unknown_or_tracking_key_is_401(tenant_a, key_attr):
+    user = make_member(tenant_a.tenant)
+    key = "gg_sk_" + "x" * 40 if key_attr == "unknown" else tenant_a.tracking_key
+    response = password_login(Client(), key, user.email)
+    assert response.status_code == 401
+    assert response.json() == {"code": "invalid_api_key", "message": "Invalid API key"}
+
+
+def test_malformed_json_is_400(tenant_a):
+    response = Client().post(
+        "/auth/v1/token?grant_type=password",
+        data="{not json",
+        content_type="application/json",
+        headers={"apikey": tenant_a.api_key},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_json"
+
+
+def test_unknown_grant_type_is_400(tenant_a):
+    response = Client().post(
+        "/auth/v1/token?grant_type=magic",
+        data="{}",
+        content_type="application/json",
+        headers={"apikey": tenant_a.api_key},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "unsupported_grant_type"
+
+
+def test_wrong_method_on_auth_endpoint_is_json(tenant_a):
+    response = Client().get("/auth/v1/token", headers={"apikey": tenant_a.api_key})
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(tenant_a, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    user = make_member(tenant_a.tenant)
+    client = Client()
+    for _ in range(3):
+        assert password_login(client, tenant_a.api_key, user.email, "bad").status_code == 400
+    response = password_login(client, tenant_a.api_key, user.email)
+    assert response.status_code == 429
+    assert response.json()["code"] == "over_request_rate_limit"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_successful_login_clears_earlier_failures(tenant_a, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    user = make_member(tenant_a.tenant)
+    client = Client()
+    for _ in range(2):
+        password_login(client, tenant_a.api_key, user.email, "bad")
+    assert password_login(client, tenant_a.api_key, user.email).status_code == 200
+    for _ in range(2):
+        password_login(client, tenant_a.api_key, user.email, "bad")
+    assert password_login(client, tenant_a.api_key, user.email).status_code == 200
+
+
+def test_passwords_are_hashed_with_argon2(tenant_a):
+    user = make_member(tenant_a.tenant)
+    assert user.password.startswith("argon2$")
+    assert PASSWORD not in user.password
+
+
+def test_refresh_rotates_and_a_used_token_cannot_be_replayed(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    client = Client()
+    first = _refresh(client, tenant_a.api_key, session.refresh_token)
+    assert first.status_code == 200
+    rotated = first.json()
+    assert rotated["refresh_token"] != session.refresh_token
+    assert rotated["access_token"] != session.access_token
+
+    replay = _refresh(client, tenant_a.api_key, session.refresh_token)
+    assert replay.status_code == 400
+    assert replay.json()["code"] == "refresh_token_already_used"
+    # A replay is taken as theft: the whole session, rotated token included, ends.
+    after = _refresh(client, tenant_a.api_key, rotated["refresh_token"])
+    assert after.status_code == 400
+    assert session.get("/auth/v1/user").status_code == 401
+
+
+def test_refresh_with_unknown_token_is_400(tenant_a):
+    response = _refresh(Client(), tenant_a.api_key, "nope")
+    assert response.status_code == 400
+    assert response.json()["code"] == "refresh_token_not_found"
+
+
+def test_refresh_with_another_tenants_key_is_refused(tenant_a, tenant_b):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    response = _refresh(Client(), tenant_b.api_key, session.refresh_token)
+    assert response.status_code == 400
+    assert response.json()["code"] == "refresh_token_not_found"
+
+
+def test_refresh_after_removal_from_tenant_is_refused(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    user.memberships.all().delete()
+    response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert response.status_code == 400
+
+
+def test_get_user_returns_the_signed_in_user(tenant_a):
+    user = make_member(tenant_a.tenant, Role.VIEWER)
+    session = sign_in(tenant_a.api_key, user)
+    response = session.get("/auth/v1/user")
+    assert response.status_code == 200
+    assert response.json()["email"] == user.email
+    assert response.json()["app_metadata"]["roles"] == {"tenant_a": "viewer"}
+
+
+def test_get_user_without_token_is_401(tenant_a):
+    response = Client().get("/auth/v1/user", headers={"apikey": tenant_a.api_key})
+    assert response.status_code == 401
+    assert response.json()["code"] == "no_authorization"
+
+
+def test_get_user_with_forged_token_is_401(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    claims = jwt.decode(session.access_token, options={"verify_signature": False})
+    forged = jwt.encode(claims, "a-different-secret-that-is-long-enough-for-hs256", algorithm="HS256")
+    response = Client().get(
+        "/auth/v1/user",
+        headers={"apikey": tenant_a.api_key, "Authorization": f"Bearer {forged}"},
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "bad_jwt"
+
+
+def test_logout_revokes_the_session_and_its_refresh_tokens(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    response = session.post("/auth/v1/logout")
+    assert response.status_code == 204
+    assert session.get("/auth/v1/user").status_code == 401
+    refresh = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert refresh.status_code == 400
+
+
+def test_logout_local_keeps_other_sessions(tenant_a):
+    user = make_member(tenant_a.tenant)
+    first = sign_in(tenant_a.api_key, user)
+    second = sign_in(tenant_a.api_key, user)
+    assert first.post("/auth/v1/logout?scope=local").status_code == 204
+    assert first.get("/auth/v1/user").status_code == 401
+    assert second.get("/auth/v1/user").status_code == 200
+
+
+def test_logout_others_keeps_this_session(tenant_a):
+    user = make_member(tenant_a.tenant)
+    first = sign_in(tenant_a.api_key, user)
+    second = sign_in(tenant_a.api_key, user)
+    assert first.post("/auth/v1/logout?scope=others").status_code == 204
+    assert first.get("/auth/v1/user").status_code == 200
+    assert second.get("/auth/v1/user").status_code == 401
+
+
+def test_inactive_user_cannot_sign_in(tenant_a):
+    user = make_member(tenant_a.tenant)
+    user.is_active = False
+    user.save()
+    response = password_login(Client(), tenant_a.api_key, user.email)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_credentials"
