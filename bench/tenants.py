@@ -26,6 +26,7 @@ Run from the repository root::
 """
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -33,9 +34,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The repository root first; and not bench/ itself, where this file would shadow
+# the project's ``tenants`` package.
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+sys.path.insert(0, str(ROOT))
 
 CREATE_P50_TARGET_MS = 150.0
 NOOP_MIGRATE_TARGET_S = 10.0
@@ -45,8 +49,8 @@ NOOP_MIGRATE_TARGET_TENANTS = 200
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile of ``values`` (``fraction`` in 0..1)."""
     ordered = sorted(values)
-    rank = max(1, round(fraction * len(ordered) + 0.5))
-    return ordered[min(rank, len(ordered)) - 1]
+    rank = math.ceil(fraction * len(ordered))
+    return ordered[min(max(rank, 1), len(ordered)) - 1]
 
 
 def progress(message: str, *, done: bool = False) -> None:

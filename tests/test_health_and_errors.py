@@ -1,0 +1,56 @@
+"""/healthz for load balancers, and JSON-only errors on API paths."""
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+from tests.conftest import make_member, sign_in
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_the_database_answers():
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up"}
+
+
+class _DownConnection:
+    def cursor(self):
+        raise OperationalError("connection refused")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_database_is_down(monkeypatch):
+    monkeypatch.setattr("gathergrid.health.connection", _DownConnection())
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+
+
+@pytest.mark.django_db
+def test_rest_request_while_database_is_down_is_503_json(tenant_a, monkeypatch):
+    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("tenants.middleware.rest_access_get", down)
+    response = session.get("/rest/v1/things")
+    assert response.status_code == 503
+    assert response.json()["code"] == "PGRST001"
+    assert response["Retry-After"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/auth/v1/nope", "/rest/v1", "/v1/nope", "/models/x"])
+def test_unknown_api_paths_answer_json_not_html(path):
+    response = Client().get(path)
+    assert response["Content-Type"] == "application/json"
+    assert response.status_code in (401, 404)
+
+
+@pytest.mark.django_db
+def test_browser_paths_keep_html_errors():
+    response = Client().get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
