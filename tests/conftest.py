@@ -95,3 +95,17 @@ def sign_in(api_key: str, user: User, password: str = PASSWORD) -> Session:
         refresh_token=body["refresh_token"],
         body=body,
     )
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """The real service on a fresh embedded PostgreSQL, for the whole session."""
+    from tests.live import Served, free_port
+
+    service = Served(tmp_path_factory.mktemp("served") / "data", free_port())
+    try:
+        service.wait_healthy()
+        yield service
+        service.ctrl_c()
+    finally:
+        service.kill()
