@@ -89,15 +89,24 @@ class IngestError(ApplicationError):
         return body
 
 
+INGEST_PREFIXES = (
+    "/v1/",
+    "/analytics/v1/",
+    "/models/",
+    "/events",
+    "/gg_pk_",
+    "/gg_sk_",
+)
+
+
 def api_face(path: str) -> str | None:
-    """Which API a path belongs to: ``rest``, ``auth``, ``ingest``, or None (browser)."""
+    """The API a path belongs to: ``rest``, ``auth``, ``ingest`` or None (browser)."""
     if path.startswith("/rest/v1"):
         return "rest"
     if path.startswith("/auth/v1"):
         return "auth"
-    if path.startswith(("/v1/", "/analytics/v1/", "/models/", "/events", "/gg_pk_")):
-        return "ingest"
-    if path.startswith(("/gg_sk_", "/healthz")):
+    # Bucket's SDKs put the tracking key first in the path: /<key>/event.
+    if path.startswith(INGEST_PREFIXES):
         return "ingest"
     return None
 
@@ -109,7 +118,9 @@ ERROR_CLASS_BY_FACE: dict[str, type[ApplicationError]] = {
 }
 
 
-def error_for_path(path: str, message: str, *, status: int, code: str) -> ApplicationError:
+def error_for_path(
+    path: str, message: str, *, status: int, code: str
+) -> ApplicationError:
     """An error of the right shape for the API ``path`` belongs to."""
     error_class = ERROR_CLASS_BY_FACE.get(api_face(path) or "", ApplicationError)
     return error_class(message, code=code, status=status)

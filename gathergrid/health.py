@@ -33,25 +33,42 @@ def _api_or_default(request, status, code, message, default, **kwargs) -> HttpRe
 
 def bad_request(request, exception=None):
     return _api_or_default(
-        request, 400, "bad_request", "Bad request", defaults.bad_request, exception=exception
+        request,
+        400,
+        "bad_request",
+        "Bad request",
+        defaults.bad_request,
+        exception=exception,
     )
 
 
 def permission_denied(request, exception=None):
     return _api_or_default(
-        request, 403, "forbidden", "Forbidden", defaults.permission_denied,
+        request,
+        403,
+        "forbidden",
+        "Forbidden",
+        defaults.permission_denied,
         exception=exception,
     )
 
 
 def page_not_found(request, exception=None):
     return _api_or_default(
-        request, 404, "not_found", f"No such endpoint: {request.path}",
-        defaults.page_not_found, exception=exception,
+        request,
+        404,
+        "not_found",
+        f"No such endpoint: {request.path}",
+        defaults.page_not_found,
+        exception=exception,
     )
 
 
 def server_error(request):
     return _api_or_default(
-        request, 500, "unexpected_failure", "Internal server error", defaults.server_error
+        request,
+        500,
+        "unexpected_failure",
+        "Internal server error",
+        defaults.server_error,
     )

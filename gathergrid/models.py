@@ -115,7 +115,9 @@ class Entry(models.Model):
     class Meta:
         db_table = "entries"
         ordering = ["id"]
-        indexes = [models.Index(fields=["thing", "active", "id"], name="entries_thing_active")]
+        indexes = [
+            models.Index(fields=["thing", "active", "id"], name="entries_thing_active")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(validity_end_date__isnull=True)
@@ -136,9 +138,14 @@ class FieldEntry(models.Model):
     filters and ordering on numbers, dates and booleans indexed and correct.
     """
 
-    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="field_entries")
-    field = models.ForeignKey(Field, on_delete=models.PROTECT, related_name="field_entries")
-    entered_value = models.TextField(null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry, on_delete=models.CASCADE, related_name="field_entries"
+    )
+    field = models.ForeignKey(
+        Field, on_delete=models.PROTECT, related_name="field_entries"
+    )
+    # NULL is "no value", distinct from an entered empty string.
+    entered_value = models.TextField(null=True, blank=True)  # noqa: DJ001
     value_number = models.DecimalField(max_digits=38, decimal_places=10, null=True)
     value_date = models.DateField(null=True)
     value_datetime = models.DateTimeField(null=True)

@@ -61,6 +61,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "django_filters",
+    "corsheaders",
 ]
 TENANT_APPS = [
     "gathergrid",
@@ -69,6 +70,7 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.BrowserTenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -166,6 +169,38 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 
+# --- CORS: the APIs authenticate by header (apikey, bearer), never by cookie,
+# so any origin may call them, as with PostgREST/Supabase. ----------------------
+CORS_URLS_REGEX = r"^/(rest/v1|auth/v1)(/.*)?$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "apikey",
+    "authorization",
+    "x-client-info",
+    "content-type",
+    "accept",
+    "accept-profile",
+    "content-profile",
+    "prefer",
+    "range",
+    "range-unit",
+    "x-retry-count",
+    "x-supabase-api-version",
+]
+CORS_EXPOSE_HEADERS = [
+    "Content-Range",
+    "Content-Location",
+    "Content-Profile",
+    "Preference-Applied",
+    "Location",
+    "X-Supabase-Api-Version",
+]
+CORS_PREFLIGHT_MAX_AGE = 86400
+
+# --- Browser UI -----------------------------------------------------------------
+LOGIN_URL = "/login/"
+
 # --- Misc ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -180,7 +215,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

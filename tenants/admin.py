@@ -60,4 +60,11 @@ class TenantKeyAdmin(admin.ModelAdmin):
 class AuthSessionAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "tenant", "created_at", "refreshed_at", "revoked_at"]
     search_fields = ["user__email"]
-    readonly_fields = ["user", "tenant", "created_at", "refreshed_at", "ip", "user_agent"]
+    readonly_fields = [
+        "user",
+        "tenant",
+        "created_at",
+        "refreshed_at",
+        "ip",
+        "user_agent",
+    ]

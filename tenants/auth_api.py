@@ -21,6 +21,7 @@ from tenants.services import (
     auth_password_grant,
     auth_refresh_grant,
     gotrue_user,
+    user_update,
 )
 from tenants.tokens import AccessClaims, access_token_decode
 
@@ -34,9 +35,7 @@ def _json(data: Any, status: int = 200) -> JsonResponse:
 def _api_key_tenant(request: HttpRequest) -> Tenant:
     raw_key = request_api_key(request)
     if not raw_key:
-        raise AuthApiError(
-            "No API key found in request", code="no_api_key", status=401
-        )
+        raise AuthApiError("No API key found in request", code="no_api_key", status=401)
     key = tenant_key_resolve(raw_key=raw_key, kinds=(KeyKind.API,))
     if key is None:
         raise AuthApiError("Invalid API key", code="invalid_api_key", status=401)
@@ -49,7 +48,9 @@ def _body(request: HttpRequest) -> dict:
     if not body:
         return {}
     # `curl -d '{...}'` labels JSON as a form: trust the body's first character.
-    if content_type == "application/x-www-form-urlencoded" and not body.startswith(b"{"):
+    if content_type == "application/x-www-form-urlencoded" and not body.startswith(
+        b"{"
+    ):
         return request.POST.dict()
     try:
         data = json.loads(request.body)
@@ -134,13 +135,47 @@ def token(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "PUT"])
 def user(request: HttpRequest) -> JsonResponse:
-    """``GET /auth/v1/user``: the signed-in user."""
+    """``GET /auth/v1/user``: the signed-in user; ``PUT``: change password or data."""
     _api_key_tenant(request)
     claims = _session_claims(request)
     user = User.objects.get(pk=claims.user_id)
+    if request.method == "PUT":
+        body = _body(request)
+        user = user_update(
+            user=user,
+            email=body.get("email"),
+            password=body.get("password"),
+            data=body.get("data"),
+        )
     return _json(gotrue_user(user, user_memberships(user_id=user.id)))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def signup(request: HttpRequest) -> JsonResponse:
+    """Accounts are created by tenant admins, never by self sign-up."""
+    _api_key_tenant(request)
+    raise AuthApiError(
+        "Signups not allowed for this instance", code="signup_disabled", status=422
+    )
+
+
+@require_http_methods(["GET"])
+def auth_settings(request: HttpRequest) -> JsonResponse:
+    """``GET /auth/v1/settings``: what this GoTrue-compatible server offers."""
+    _api_key_tenant(request)
+    return _json(
+        {
+            "external": {"email": True, "phone": False, "anonymous_users": False},
+            "disable_signup": True,
+            "mailer_autoconfirm": False,
+            "phone_autoconfirm": False,
+            "sms_provider": "",
+            "saml_enabled": False,
+        }
+    )
 
 
 @csrf_exempt

@@ -46,7 +46,11 @@ def demo_tenant_ensure() -> dict[str, str]:
         )
     user, _ = user_ensure(email=email)
     password = stored.get("password", "")
-    if stored.get("email") != email or not password or not user.check_password(password):
+    if (
+        stored.get("email") != email
+        or not password
+        or not user.check_password(password)
+    ):
         password = secrets.token_urlsafe(12)
         user.set_password(password)
     user.is_staff = True

@@ -7,20 +7,24 @@ paths are rendered in the API's own shape.
   ``public``). Membership, the key and the session are re-checked on every
   request in one query, so a removed member, a revoked key or a signed-out
   session stops working at once.
+- ``/t/<tenant>/...`` (browser UI): the signed-in user's membership of the
+  tenant in the URL; anyone else gets a 404, as if the tenant did not exist.
 - Ingestion endpoints resolve their tenant from their key (``tenant_from_key``).
 - Everything else runs in the public schema.
 """
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 
 from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
-from tenants.models import WRITE_ROLES, Tenant, is_valid_schema_name
+from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
 from tenants.selectors import rest_access_get, tenant_get, tenant_key_resolve
 from tenants.tokens import access_token_decode
 
@@ -165,6 +169,44 @@ class TenantResolutionMiddleware:
         except (OperationalError, InterfaceError):
             logger.exception("database unavailable while resolving the tenant")
             return _database_unavailable(request.path)
+        try:
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+
+
+BROWSER_TENANT_PATH = re.compile(r"^/t/(?P<schema>[^/]+)/")
+
+
+class BrowserTenantMiddleware:
+    """Activate the tenant named in a ``/t/<tenant>/`` URL for its members.
+
+    Sets ``request.tenant`` and ``request.membership`` (with the role). Runs after
+    ``AuthenticationMiddleware``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = BROWSER_TENANT_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        schema = match["schema"]
+        membership = None
+        if is_valid_schema_name(schema):
+            membership = (
+                Membership.objects.select_related("tenant")
+                .filter(user=request.user, tenant__schema_name=schema)
+                .first()
+            )
+        if membership is None:
+            raise Http404("No such tenant.")
+        request.tenant = membership.tenant
+        request.membership = membership
+        connection.set_tenant(membership.tenant)
         try:
             return self.get_response(request)
         finally:

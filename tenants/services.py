@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
@@ -159,6 +160,37 @@ def user_ensure(*, email: str, password: str | None = None) -> tuple[User, bool]
     return user, created
 
 
+def user_update(
+    *, user: User, email: object = None, password: object = None, data: object = None
+) -> User:
+    """Change a user's own password and/or ``user_metadata`` (``PUT /auth/v1/user``)."""
+    if email is not None and email != user.email:
+        raise AuthApiError(
+            "Changing the email address is done by a tenant admin.",
+            code="email_change_not_allowed",
+            status=422,
+        )
+    fields = ["updated_at"]
+    if password is not None:
+        if not isinstance(password, str):
+            raise AuthApiError("password must be a string.", code="validation_failed")
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise AuthApiError(
+                " ".join(error.messages), code="weak_password", status=422
+            ) from None
+        user.set_password(password)
+        fields.append("password")
+    if data is not None:
+        if not isinstance(data, dict):
+            raise AuthApiError("data must be a JSON object.", code="validation_failed")
+        user.user_metadata = {**(user.user_metadata or {}), **data}
+        fields.append("user_metadata")
+    user.save(update_fields=fields)
+    return user
+
+
 def membership_set(*, user: User, tenant: Tenant, role: str) -> Membership:
     if role not in Role.values:
         raise ApplicationError(
@@ -261,7 +293,9 @@ def auth_password_grant(
             "Too many failed sign-in attempts. Try again later.",
             code="over_request_rate_limit",
             status=429,
-            headers={"Retry-After": str(int(settings.LOGIN_THROTTLE_WINDOW.total_seconds()))},
+            headers={
+                "Retry-After": str(int(settings.LOGIN_THROTTLE_WINDOW.total_seconds()))
+            },
         )
     user = authenticate(username=email, password=password)
     is_member = (

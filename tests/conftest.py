@@ -15,7 +15,9 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
-def tenants_ab(django_db_setup, django_db_blocker) -> tuple[CreatedTenant, CreatedTenant]:
+def tenants_ab(
+    django_db_setup, django_db_blocker
+) -> tuple[CreatedTenant, CreatedTenant]:
     """Tenants ``tenant_a`` and ``tenant_b``, created once for the whole session."""
     with django_db_blocker.unblock():
         a = tenant_create(schema_name="tenant_a", name="Tenant A")
@@ -40,7 +42,9 @@ def _fresh_tenant_cache():
     tenant_cache_clear()
 
 
-def make_member(tenant: Tenant, role: str = Role.ADMIN, email: str | None = None) -> User:
+def make_member(
+    tenant: Tenant, role: str = Role.ADMIN, email: str | None = None
+) -> User:
     email = email or f"{role}-{tenant.schema_name}@example.com"
     user, _ = user_ensure(email=email, password=PASSWORD)
     membership_set(user=user, tenant=tenant, role=role)
@@ -58,7 +62,10 @@ class Session:
     body: dict
 
     def headers(self, **extra: str) -> dict[str, str]:
-        headers = {"apikey": self.api_key, "Authorization": f"Bearer {self.access_token}"}
+        headers = {
+            "apikey": self.api_key,
+            "Authorization": f"Bearer {self.access_token}",
+        }
         headers.update(extra)
         return headers
 

@@ -32,7 +32,15 @@ class Served:
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", "2"],
+            [
+                sys.executable,
+                "manage.py",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -28,6 +28,20 @@ def probe(request):
     )
 
 
-urlpatterns = [path("rest/v1/_probe", probe), *project_urlpatterns]
+def browser_probe(request, tenant):
+    return JsonResponse(
+        {
+            "schema": connection.schema_name,
+            "role": request.membership.role,
+            "things": sorted(Thing.objects.values_list("name", flat=True)),
+        }
+    )
+
+
+urlpatterns = [
+    path("rest/v1/_probe", probe),
+    path("t/<str:tenant>/_probe", browser_probe),
+    *project_urlpatterns,
+]
 handler404 = "gathergrid.health.page_not_found"
 handler500 = "gathergrid.health.server_error"

@@ -26,19 +26,26 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
         session = login(served, api_key, email, password)
         token = session["access_token"]
         status, _, body = request(
-            "GET", served.url + "/auth/v1/user", apikey=api_key,
+            "GET",
+            served.url + "/auth/v1/user",
+            apikey=api_key,
             Authorization=f"Bearer {token}",
         )
         assert status == 200 and json.loads(body)["email"] == email
 
         # Over real HTTP too: another profile is refused, a bad token is refused.
         status, _, body = request(
-            "GET", served.url + "/rest/v1/things", apikey=api_key,
-            Authorization=f"Bearer {token}", Accept_Profile="someone_else",
+            "GET",
+            served.url + "/rest/v1/things",
+            apikey=api_key,
+            Authorization=f"Bearer {token}",
+            Accept_Profile="someone_else",
         )
         assert status == 406 and json.loads(body)["code"] == "PGRST106"
         status, headers, body = request(
-            "GET", served.url + "/rest/v1/things", apikey=api_key,
+            "GET",
+            served.url + "/rest/v1/things",
+            apikey=api_key,
             Authorization="Bearer forged.jwt.value",
         )
         assert status == 401 and json.loads(body)["code"] == "PGRST301"

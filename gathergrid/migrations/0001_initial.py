@@ -6,144 +6,344 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Field',
+            name="Field",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('data_type', models.CharField(choices=[('text', 'Text'), ('long_text', 'Long text'), ('integer', 'Integer'), ('decimal', 'Decimal'), ('boolean', 'Yes / no'), ('date', 'Date'), ('datetime', 'Date and time'), ('email', 'Email'), ('url', 'URL'), ('choice', 'Choice'), ('multi_choice', 'Multiple choice'), ('json', 'JSON'), ('reference', 'Reference to an entry')], default='text', max_length=20)),
-                ('mandatory', models.BooleanField(default=False)),
-                ('required_for_initialization', models.BooleanField(default=False)),
-                ('position', models.IntegerField(default=0)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('active', models.BooleanField(default=True)),
-                ('created_by', models.UUIDField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "data_type",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("long_text", "Long text"),
+                            ("integer", "Integer"),
+                            ("decimal", "Decimal"),
+                            ("boolean", "Yes / no"),
+                            ("date", "Date"),
+                            ("datetime", "Date and time"),
+                            ("email", "Email"),
+                            ("url", "URL"),
+                            ("choice", "Choice"),
+                            ("multi_choice", "Multiple choice"),
+                            ("json", "JSON"),
+                            ("reference", "Reference to an entry"),
+                        ],
+                        default="text",
+                        max_length=20,
+                    ),
+                ),
+                ("mandatory", models.BooleanField(default=False)),
+                ("required_for_initialization", models.BooleanField(default=False)),
+                ("position", models.IntegerField(default=0)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("active", models.BooleanField(default=True)),
+                ("created_by", models.UUIDField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'db_table': 'fields',
-                'ordering': ['thing_id', 'position', 'id'],
+                "db_table": "fields",
+                "ordering": ["thing_id", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ClassificationItem',
+            name="ClassificationItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='gathergrid.classificationitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="gathergrid.classificationitem",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'classification_items',
-                'ordering': ['id'],
+                "db_table": "classification_items",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('validity_start_date', models.DateField(blank=True, null=True)),
-                ('validity_end_date', models.DateField(blank=True, null=True)),
-                ('active', models.BooleanField(default=True)),
-                ('created_by', models.UUIDField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('classification_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='gathergrid.classificationitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("validity_start_date", models.DateField(blank=True, null=True)),
+                ("validity_end_date", models.DateField(blank=True, null=True)),
+                ("active", models.BooleanField(default=True)),
+                ("created_by", models.UUIDField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "classification_item",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="gathergrid.classificationitem",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'entries',
-                'ordering': ['id'],
+                "db_table": "entries",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='EntryHistory',
+            name="EntryHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Updated'), ('deactivate', 'Deactivated'), ('restore', 'Restored')], max_length=12)),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('changed_by', models.UUIDField(blank=True, null=True)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='gathergrid.entry')),
-                ('field', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='gathergrid.field')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("update", "Updated"),
+                            ("deactivate", "Deactivated"),
+                            ("restore", "Restored"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("changed_by", models.UUIDField(blank=True, null=True)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="history",
+                        to="gathergrid.entry",
+                    ),
+                ),
+                (
+                    "field",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="gathergrid.field",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entry history',
-                'db_table': 'entry_history',
-                'ordering': ['entry_id', 'changed_at', 'id'],
+                "verbose_name_plural": "entry history",
+                "db_table": "entry_history",
+                "ordering": ["entry_id", "changed_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Thing',
+            name="Thing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('active', models.BooleanField(default=True)),
-                ('created_by', models.UUIDField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("active", models.BooleanField(default=True)),
+                ("created_by", models.UUIDField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'db_table': 'things',
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(models.F('name'), condition=models.Q(('active', True)), name='things_name_unique_active')],
+                "db_table": "things",
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("name"),
+                        condition=models.Q(("active", True)),
+                        name="things_name_unique_active",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='field',
-            name='thing',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fields', to='gathergrid.thing'),
+            model_name="field",
+            name="thing",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="fields",
+                to="gathergrid.thing",
+            ),
         ),
         migrations.AddField(
-            model_name='entry',
-            name='thing',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='gathergrid.thing'),
+            model_name="entry",
+            name="thing",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="entries",
+                to="gathergrid.thing",
+            ),
         ),
         migrations.CreateModel(
-            name='FieldEntry',
+            name="FieldEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entered_value', models.TextField(blank=True, null=True)),
-                ('value_number', models.DecimalField(decimal_places=10, max_digits=38, null=True)),
-                ('value_date', models.DateField(null=True)),
-                ('value_datetime', models.DateTimeField(null=True)),
-                ('value_boolean', models.BooleanField(null=True)),
-                ('value_json', models.JSONField(null=True)),
-                ('active', models.BooleanField(default=True)),
-                ('created_by', models.UUIDField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='field_entries', to='gathergrid.entry')),
-                ('field', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='field_entries', to='gathergrid.field')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("entered_value", models.TextField(blank=True, null=True)),
+                (
+                    "value_number",
+                    models.DecimalField(decimal_places=10, max_digits=38, null=True),
+                ),
+                ("value_date", models.DateField(null=True)),
+                ("value_datetime", models.DateTimeField(null=True)),
+                ("value_boolean", models.BooleanField(null=True)),
+                ("value_json", models.JSONField(null=True)),
+                ("active", models.BooleanField(default=True)),
+                ("created_by", models.UUIDField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="field_entries",
+                        to="gathergrid.entry",
+                    ),
+                ),
+                (
+                    "field",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="field_entries",
+                        to="gathergrid.field",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'field_entries',
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['field', 'entered_value'], name='fe_field_text'), models.Index(fields=['field', 'value_number'], name='fe_field_number'), models.Index(fields=['field', 'value_date'], name='fe_field_date'), models.Index(fields=['field', 'value_datetime'], name='fe_field_datetime')],
-                'constraints': [models.UniqueConstraint(models.F('entry'), models.F('field'), name='field_entries_entry_field_unique')],
+                "db_table": "field_entries",
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(
+                        fields=["field", "entered_value"], name="fe_field_text"
+                    ),
+                    models.Index(
+                        fields=["field", "value_number"], name="fe_field_number"
+                    ),
+                    models.Index(fields=["field", "value_date"], name="fe_field_date"),
+                    models.Index(
+                        fields=["field", "value_datetime"], name="fe_field_datetime"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("entry"),
+                        models.F("field"),
+                        name="field_entries_entry_field_unique",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='field',
-            constraint=models.UniqueConstraint(models.F('thing'), models.F('name'), condition=models.Q(('active', True)), name='fields_thing_name_unique_active'),
+            model_name="field",
+            constraint=models.UniqueConstraint(
+                models.F("thing"),
+                models.F("name"),
+                condition=models.Q(("active", True)),
+                name="fields_thing_name_unique_active",
+            ),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['thing', 'active', 'id'], name='entries_thing_active'),
+            model_name="entry",
+            index=models.Index(
+                fields=["thing", "active", "id"], name="entries_thing_active"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('validity_end_date__isnull', True), ('validity_start_date__isnull', True), ('validity_end_date__gte', models.F('validity_start_date')), _connector='OR'), name='entries_validity_end_not_before_start'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("validity_end_date__isnull", True),
+                    ("validity_start_date__isnull", True),
+                    ("validity_end_date__gte", models.F("validity_start_date")),
+                    _connector="OR",
+                ),
+                name="entries_validity_end_not_before_start",
+            ),
         ),
     ]

@@ -133,12 +133,17 @@ def test_wrong_method_on_auth_endpoint_is_json(tenant_a):
     assert response["Content-Type"] == "application/json"
 
 
-def test_repeated_failures_are_throttled_even_with_the_right_password(tenant_a, settings):
+def test_repeated_failures_are_throttled_even_with_the_right_password(
+    tenant_a, settings
+):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 3
     user = make_member(tenant_a.tenant)
     client = Client()
     for _ in range(3):
-        assert password_login(client, tenant_a.api_key, user.email, "bad").status_code == 400
+        assert (
+            password_login(client, tenant_a.api_key, user.email, "bad").status_code
+            == 400
+        )
     response = password_login(client, tenant_a.api_key, user.email)
     assert response.status_code == 429
     assert response.json()["code"] == "over_request_rate_limit"
@@ -223,7 +228,9 @@ def test_get_user_with_forged_token_is_401(tenant_a):
     user = make_member(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     claims = jwt.decode(session.access_token, options={"verify_signature": False})
-    forged = jwt.encode(claims, "a-different-secret-that-is-long-enough-for-hs256", algorithm="HS256")
+    forged = jwt.encode(
+        claims, "a-different-secret-that-is-long-enough-for-hs256", algorithm="HS256"
+    )
     response = Client().get(
         "/auth/v1/user",
         headers={"apikey": tenant_a.api_key, "Authorization": f"Bearer {forged}"},
@@ -267,3 +274,56 @@ def test_inactive_user_cannot_sign_in(tenant_a):
     response = password_login(Client(), tenant_a.api_key, user.email)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
+
+
+def test_signup_is_disabled(tenant_a):
+    response = Client().post(
+        "/auth/v1/signup",
+        data=json.dumps({"email": "new@example.com", "password": "whatever123"}),
+        content_type="application/json",
+        headers={"apikey": tenant_a.api_key},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "signup_disabled"
+
+
+def test_settings_say_email_only_and_no_signup(tenant_a):
+    response = Client().get("/auth/v1/settings", headers={"apikey": tenant_a.api_key})
+    assert response.status_code == 200
+    assert response.json()["disable_signup"] is True
+
+
+def test_user_changes_own_password_and_metadata(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    response = session.client.put(
+        "/auth/v1/user",
+        data=json.dumps(
+            {"password": "a brand new passphrase", "data": {"theme": "dark"}}
+        ),
+        content_type="application/json",
+        headers=session.headers(),
+    )
+    assert response.status_code == 200
+    assert response.json()["user_metadata"] == {"theme": "dark"}
+    assert password_login(Client(), tenant_a.api_key, user.email).status_code == 400
+    assert (
+        password_login(
+            Client(), tenant_a.api_key, user.email, "a brand new passphrase"
+        ).status_code
+        == 200
+    )
+
+
+def test_weak_new_password_is_refused_and_old_one_still_works(tenant_a):
+    user = make_member(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    response = session.client.put(
+        "/auth/v1/user",
+        data=json.dumps({"password": "123"}),
+        content_type="application/json",
+        headers=session.headers(),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "weak_password"
+    assert password_login(Client(), tenant_a.api_key, user.email).status_code == 200

@@ -22,7 +22,9 @@ def test_create_tenant_json_prints_tenant_and_working_keys():
     data = json.loads(run("create_tenant", "cmd_tenant", "--name", "Cmd", "--json"))
     assert data["tenant"] == "cmd_tenant"
     api = tenant_key_resolve(raw_key=data["api_key"], kinds=(KeyKind.API,))
-    tracking = tenant_key_resolve(raw_key=data["tracking_key"], kinds=(KeyKind.TRACKING,))
+    tracking = tenant_key_resolve(
+        raw_key=data["tracking_key"], kinds=(KeyKind.TRACKING,)
+    )
     assert api.tenant.schema_name == tracking.tenant.schema_name == "cmd_tenant"
 
 
@@ -38,13 +40,27 @@ def test_create_tenant_rejects_bad_ids(schema):
 
 
 def test_create_tenant_admin_creates_user_and_membership_then_updates_role(tenant_a):
-    run("create_tenant_admin", "New@Example.com", "--tenant", "tenant_a",
-        "--password", "a long enough password")
+    run(
+        "create_tenant_admin",
+        "New@Example.com",
+        "--tenant",
+        "tenant_a",
+        "--password",
+        "a long enough password",
+    )
     membership = Membership.objects.get(user__email="new@example.com")
     assert membership.role == "admin"
     assert membership.user.check_password("a long enough password")
-    run("create_tenant_admin", "new@example.com", "--tenant", "tenant_a",
-        "--password", "another password", "--role", "viewer")
+    run(
+        "create_tenant_admin",
+        "new@example.com",
+        "--tenant",
+        "tenant_a",
+        "--password",
+        "another password",
+        "--role",
+        "viewer",
+    )
     membership.refresh_from_db()
     assert membership.role == "viewer"
     assert membership.user.check_password("another password")
@@ -52,7 +68,14 @@ def test_create_tenant_admin_creates_user_and_membership_then_updates_role(tenan
 
 def test_create_tenant_admin_for_unknown_tenant_fails():
     with pytest.raises(CommandError, match="No tenant"):
-        run("create_tenant_admin", "x@example.com", "--tenant", "nope", "--password", "p")
+        run(
+            "create_tenant_admin",
+            "x@example.com",
+            "--tenant",
+            "nope",
+            "--password",
+            "p",
+        )
 
 
 def test_issue_key_and_revoke_key(tenant_a):

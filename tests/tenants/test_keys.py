@@ -31,8 +31,12 @@ def test_several_keys_are_active_at_once(tenant_a):
 
 
 def test_kinds_do_not_mix(tenant_a):
-    assert tenant_key_resolve(raw_key=tenant_a.tracking_key, kinds=(KeyKind.API,)) is None
-    assert tenant_key_resolve(raw_key=tenant_a.api_key, kinds=(KeyKind.TRACKING,)) is None
+    assert (
+        tenant_key_resolve(raw_key=tenant_a.tracking_key, kinds=(KeyKind.API,)) is None
+    )
+    assert (
+        tenant_key_resolve(raw_key=tenant_a.api_key, kinds=(KeyKind.TRACKING,)) is None
+    )
     both = (KeyKind.API, KeyKind.TRACKING)
     assert tenant_key_resolve(raw_key=tenant_a.tracking_key, kinds=both) is not None
 
@@ -41,7 +45,7 @@ def test_revoke_by_prefix_or_whole_key(tenant_a):
     key, raw = key_issue(tenant=tenant_a.tenant, kind=KeyKind.TRACKING)
     key_revoke(prefix=key.prefix)
     assert tenant_key_resolve(raw_key=raw, kinds=(KeyKind.TRACKING,)) is None
-    key2, raw2 = key_issue(tenant=tenant_a.tenant, kind=KeyKind.TRACKING)
+    _, raw2 = key_issue(tenant=tenant_a.tenant, kind=KeyKind.TRACKING)
     key_revoke(prefix=raw2)
     assert tenant_key_resolve(raw_key=raw2, kinds=(KeyKind.TRACKING,)) is None
 
@@ -63,3 +67,19 @@ def test_revoke_ambiguous_prefix_is_an_error_and_revokes_nothing(tenant_a):
     with pytest.raises(ApplicationError, match="Several keys"):
         key_revoke(prefix="gg_sk_AAAA")
     assert not TenantKey.objects.filter(revoked_at__isnull=False).exists()
+
+
+def test_ingestion_key_activates_its_tenant_schema(tenant_a):
+    from django.db import connection
+
+    from tenants.middleware import tenant_from_key
+
+    both = (KeyKind.API, KeyKind.TRACKING)
+    try:
+        assert tenant_from_key(tenant_a.tracking_key, kinds=both) == tenant_a.tenant
+        assert connection.schema_name == "tenant_a"
+        connection.set_schema_to_public()
+        assert tenant_from_key("gg_pk_unknown", kinds=both) is None
+        assert connection.schema_name == "public"
+    finally:
+        connection.set_schema_to_public()

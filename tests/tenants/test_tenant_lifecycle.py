@@ -20,9 +20,7 @@ def tables_of(schema: str) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-@pytest.mark.parametrize(
-    "name", ["acme", "a", "team_42", "x" * 63, "a1_b2"]
-)
+@pytest.mark.parametrize("name", ["acme", "a", "team_42", "x" * 63, "a1_b2"])
 def test_valid_schema_names(name):
     assert is_valid_schema_name(name)
 
@@ -124,7 +122,9 @@ def test_no_foreign_key_leaves_a_tenant_schema(tenant_a):
 
 
 @pytest.mark.django_db
-def test_schemas_missing_a_migration_are_pending_and_others_are_skipped(tenant_a, tenant_b):
+def test_schemas_missing_a_migration_are_pending_and_others_are_skipped(
+    tenant_a, tenant_b
+):
     assert schemas_with_pending_migrations(["tenant_a", "tenant_b"]) == []
     with connection.cursor() as cursor:
         cursor.execute(

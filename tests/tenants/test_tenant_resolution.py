@@ -59,7 +59,9 @@ def test_writes_use_content_profile_and_land_only_in_that_tenant(tenant_a, tenan
 
 def test_write_with_another_tenants_content_profile_is_406(tenant_a, tenant_b):
     session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
-    response = session.post(PROBE, {"name": "sneaky"}, **{"Content-Profile": "tenant_b"})
+    response = session.post(
+        PROBE, {"name": "sneaky"}, **{"Content-Profile": "tenant_b"}
+    )
     assert response.status_code == 406
     assert "sneaky" not in things_in("tenant_b") + things_in("tenant_a")
 
@@ -217,7 +219,10 @@ def test_expired_jwt_is_401_pgrst303(tenant_a):
 def test_token_claiming_extra_tenants_grants_nothing(tenant_a, tenant_b):
     """Membership is re-checked server-side: the token's list is only a hint."""
     session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
-    claims = _claims(session) | {"tenants": ["tenant_a", "tenant_b"], "default_tenant": "tenant_b"}
+    claims = _claims(session) | {
+        "tenants": ["tenant_a", "tenant_b"],
+        "default_tenant": "tenant_b",
+    }
     session.access_token = jwt.encode(
         claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256"
     )

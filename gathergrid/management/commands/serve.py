@@ -27,10 +27,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("PORT", "8000"))
+        )
         parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument(
-            "--no-demo", action="store_true", help="Do not create or print the demo tenant."
+            "--no-demo",
+            action="store_true",
+            help="Do not create or print the demo tenant.",
         )
 
     def handle(self, *args, **options):
@@ -87,12 +91,13 @@ class Command(BaseCommand):
                 f"    curl -s -X POST '{url}/auth/v1/token?grant_type=password' \\",
                 f"      -H 'apikey: {credentials['api_key']}' "
                 "-H 'Content-Type: application/json' \\",
-                f"      -d '{{\"email\": \"{credentials['email']}\", "
-                f"\"password\": \"{credentials['password']}\"}}'",
+                f'      -d \'{{"email": "{credentials["email"]}", '
+                f'"password": "{credentials["password"]}"}}\'',
                 "",
             ]
         if is_embedded():
-            lines.append(f"  Database: embedded PostgreSQL in {os.environ['GATHERGRID_EMBEDDED_DB']}")
+            pgdata = os.environ["GATHERGRID_EMBEDDED_DB"]
+            lines.append(f"  Database: embedded PostgreSQL in {pgdata}")
         else:
             lines.append("  Database: DATABASE_URL")
         lines.append("  Stop with Ctrl-C.")

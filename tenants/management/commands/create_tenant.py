@@ -6,12 +6,17 @@ from tenants.services import tenant_create
 
 
 class Command(BaseCommand):
-    help = "Create a tenant (schema cloned from the template) with an API and a tracking key."
+    help = (
+        "Create a tenant (schema cloned from the template) "
+        "with an API key and a tracking key."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("schema", help="Tenant id = PostgreSQL schema name.")
         parser.add_argument("--name", required=True, help="Display name.")
-        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object."
+        )
 
     def handle(self, *args, **options):
         try:
@@ -33,4 +38,6 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Created tenant {tenant.schema_name} ({tenant.name}).")
         self.stdout.write(f"API key (secret, shown once):        {created.api_key}")
-        self.stdout.write(f"Tracking key (publishable, shown once): {created.tracking_key}")
+        self.stdout.write(
+            f"Tracking key (publishable, shown once): {created.tracking_key}"
+        )

@@ -7,7 +7,10 @@ from tenants.services import membership_set, user_ensure
 
 
 class Command(BaseCommand):
-    help = "Create a user if needed, set their password and make them a member of a tenant."
+    help = (
+        "Create a user if needed, set their password and make them "
+        "a member of a tenant."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("email")
@@ -18,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         tenant = tenant_or_error(options["tenant"])
         try:
-            user, created = user_ensure(email=options["email"], password=options["password"])
+            user, created = user_ensure(
+                email=options["email"], password=options["password"]
+            )
             membership_set(user=user, tenant=tenant, role=options["role"])
         except ApplicationError as error:
             raise as_command_error(error) from None

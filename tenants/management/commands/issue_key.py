@@ -17,12 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("schema", help="Tenant id.")
         parser.add_argument("--kind", required=True, choices=KeyKind.values)
         parser.add_argument("--label", default="", help="What the key is for.")
-        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object."
+        )
 
     def handle(self, *args, **options):
         tenant = tenant_or_error(options["schema"])
         try:
-            key, raw = key_issue(tenant=tenant, kind=options["kind"], label=options["label"])
+            key, raw = key_issue(
+                tenant=tenant, kind=options["kind"], label=options["label"]
+            )
         except ApplicationError as error:
             raise as_command_error(error) from None
         if options["json"]:

@@ -32,9 +32,12 @@ class Command(MigrateSchemasCommand):
     )
 
     def handle(self, *args, **options):
-        if options.get("schema_name") or options.get("app_label") or options.get(
-            "check_unapplied"
-        ) or options.get("plan"):
+        if (
+            options.get("schema_name")
+            or options.get("app_label")
+            or options.get("check_unapplied")
+            or options.get("plan")
+        ):
             # A targeted or inspecting run: django-tenants' behaviour as is.
             return super().handle(*args, **options)
 
@@ -54,8 +57,13 @@ class Command(MigrateSchemasCommand):
         connection.set_schema_to_public()
         if not schema_exists(TEMPLATE_SCHEMA):
             with connection.cursor() as cursor:
-                cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(TEMPLATE_SCHEMA)}")
-        schemas = [TEMPLATE_SCHEMA, *Tenant.objects.values_list("schema_name", flat=True)]
+                cursor.execute(
+                    f"CREATE SCHEMA {connection.ops.quote_name(TEMPLATE_SCHEMA)}"
+                )
+        schemas = [
+            TEMPLATE_SCHEMA,
+            *Tenant.objects.values_list("schema_name", flat=True),
+        ]
         pending = schemas_with_pending_migrations(schemas)
         if verbosity >= 1:
             self.stdout.write(
@@ -68,9 +76,9 @@ class Command(MigrateSchemasCommand):
             )
             # The template first: tenants created meanwhile clone the new state.
             if TEMPLATE_SCHEMA in pending:
-                get_executor(codename="standard")(self.args, self.options).run_migrations(
-                    tenants=[TEMPLATE_SCHEMA]
-                )
+                get_executor(codename="standard")(
+                    self.args, self.options
+                ).run_migrations(tenants=[TEMPLATE_SCHEMA])
                 pending.remove(TEMPLATE_SCHEMA)
             if pending:
                 get_executor(codename=codename)(self.args, self.options).run_migrations(
