@@ -26,11 +26,14 @@ Run from the repository root::
 """
 
 import argparse
+import bisect
 import math
 import os
+import signal
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -74,13 +77,17 @@ def admin_execute(url: str, sql: str) -> None:
 # --- The measurements -----------------------------------------------------------
 
 
-def create_tenants(
-    count: int, replays: int
-) -> tuple[list[float], list[tuple[int, float]]]:
+@dataclass
+class Creation:
+    clone_times: list[float] = field(default_factory=list)  # seconds per tenant
+    clone_ended: list[float] = field(default_factory=list)  # time.time() at the end
+    replay_times: list[tuple[int, float]] = field(default_factory=list)  # (i, s)
+
+
+def create_tenants(count: int, replays: int) -> Creation:
     """Create ``count`` tenants by cloning, with ``replays`` slow ones interleaved.
 
-    Returns the seconds of each clone, and the tenant count before and the
-    seconds of each replay.
+    A replay at index ``i`` runs when ``i`` tenants exist.
     """
     from django.core.management import call_command
     from django.db import connection
@@ -88,33 +95,51 @@ def create_tenants(
     from tenants.services import tenant_create
 
     # Spread the replays over the run so both see the same catalog size and noise.
-    replay_at = {round(j * count / replays) for j in range(replays)} if replays else set()
-    clone_times: list[float] = []
-    replay_times: list[tuple[int, float]] = []
+    replay_at = {round(j * count / replays) for j in range(replays)}
+    run = Creation()
     for i in range(count):
         if i in replay_at:
-            schema = f"slow_{len(replay_times):04d}"
+            schema = f"slow_{len(run.replay_times):04d}"
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{schema}"')
             call_command(
                 "migrate_schemas", schema_name=schema, interactive=False, verbosity=0
             )
-            replay_times.append((i, time.perf_counter() - started))
+            run.replay_times.append((i, time.perf_counter() - started))
             # django-tenants closes the connection after a migration run: reopen
             # it here so that the next clone does not pay for the reconnection.
             connection.set_schema_to_public()
             connection.ensure_connection()
         started = time.perf_counter()
         tenant_create(schema_name=f"bench_{i:04d}", name=f"Bench {i}")
-        clone_times.append(time.perf_counter() - started)
+        run.clone_times.append(time.perf_counter() - started)
+        run.clone_ended.append(time.time())
         if (i + 1) % 10 == 0 or i + 1 == count:
             progress(
                 f"  created {i + 1}/{count} tenants "
-                f"({len(replay_times)}/{replays} replays)",
+                f"({len(run.replay_times)}/{replays} replays)",
                 done=i + 1 == count,
             )
-    return clone_times, replay_times
+    return run
+
+
+def catalog_autovacuums() -> tuple[int, int, float | None]:
+    """Autovacuum and autoanalyze runs on ``pg_class`` in this database, and the
+    time (epoch seconds) of the last one."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT autovacuum_count, autoanalyze_count, "
+            "extract(epoch FROM greatest(last_autovacuum, last_autoanalyze)) "
+            "FROM pg_stat_sys_tables WHERE relname = 'pg_class'"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return 0, 0, None
+    return int(row[0]), int(row[1]), float(row[2]) if row[2] is not None else None
 
 
 def schema_shape(schema: str) -> tuple[int, int, int, int]:
@@ -196,30 +221,43 @@ def run(args: argparse.Namespace) -> None:
 
     n = args.tenants
     print(f"Tenant lifecycle benchmark: {n} tenants, {args.replays} replays")
-    print(f"  PostgreSQL {connection.pg_version}, database {connection.settings_dict['NAME']}")
+    database = connection.settings_dict["NAME"]
+    print(f"  PostgreSQL {connection.pg_version}, scratch database {database}")
 
     started = time.perf_counter()
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    print(f"  initial migrate_schemas (public + template): "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"  initial migrate_schemas (public + template): "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
-    clone_times, replay_times = create_tenants(n, args.replays)
+    vacuums_before, analyzes_before, _ = catalog_autovacuums()
+    creation = create_tenants(n, args.replays)
+    clone_times, replay_times = creation.clone_times, creation.replay_times
+    vacuums_after, analyzes_after, last_vacuum = catalog_autovacuums()
     clone_ms = [t * 1000 for t in clone_times]
     c50, c95 = percentile(clone_ms, 0.50), percentile(clone_ms, 0.95)
     print()
     print(f"Tenant creation (tenant_create, clone of {TEMPLATE_SCHEMA!r}), n={n}")
-    print(f"  p50 {c50:7.1f} ms   p95 {c95:7.1f} ms   max {max(clone_ms):7.1f} ms   "
-          f"total {sum(clone_times):6.1f} s   (first {clone_ms[0]:.1f} ms, "
-          f"last 10% p50 {statistics.median(clone_ms[-max(1, n // 10):]):.1f} ms)")
+    print(
+        f"  p50 {c50:7.1f} ms   p95 {c95:7.1f} ms   max {max(clone_ms):7.1f} ms   "
+        f"total {sum(clone_times):6.1f} s   (first {clone_ms[0]:.1f} ms, "
+        f"last 10% p50 {statistics.median(clone_ms[-max(1, n // 10) :]):.1f} ms)"
+    )
     r50 = None
     if replay_times:
         replay_ms = [t * 1000 for _, t in replay_times]
         r50 = percentile(replay_ms, 0.50)
         print(f"Baseline: CREATE SCHEMA + replayed migrations, n={len(replay_ms)}")
-        print(f"  p50 {r50:7.1f} ms   p95 {percentile(replay_ms, 0.95):7.1f} ms   "
-              f"max {max(replay_ms):7.1f} ms")
-        faster = (f"clone {r50 / c50:.1f}x faster" if c50 <= r50
-                  else f"clone {c50 / r50:.1f}x SLOWER")
+        print(
+            f"  p50 {r50:7.1f} ms   p95 {percentile(replay_ms, 0.95):7.1f} ms   "
+            f"max {max(replay_ms):7.1f} ms"
+        )
+        faster = (
+            f"clone {r50 / c50:.1f}x faster"
+            if c50 <= r50
+            else f"clone {c50 / r50:.1f}x SLOWER"
+        )
         print(f"  ratio clone p50 / replay p50 = {c50 / r50:.3f} ({faster})")
 
     print("By tenants already present (clone p50 of the block; the replays in it)")
@@ -229,11 +267,28 @@ def run(args: argparse.Namespace) -> None:
         replays_here = "  ".join(
             f"{t * 1000:.0f}" for i, t in replay_times if lo <= i < hi
         )
-        print(f"  {lo:5}-{hi - 1:<5} clone p50 {statistics.median(clone_ms[lo:hi]):7.1f} ms"
-              + (f"   replay {replays_here} ms" if replays_here else ""))
+        block_p50 = statistics.median(clone_ms[lo:hi])
+        print(
+            f"  {lo:5}-{hi - 1:<5} clone p50 {block_p50:7.1f} ms"
+            + (f"   replay {replays_here} ms" if replays_here else "")
+        )
 
-    shapes = {TEMPLATE_SCHEMA: schema_shape(TEMPLATE_SCHEMA),
-              "bench_0000": schema_shape("bench_0000")}
+    # Clones slow down as tenants accumulate until autovacuum visits the catalogs.
+    vacuums = vacuums_after - vacuums_before
+    analyzes = analyzes_after - analyzes_before
+    if (vacuums or analyzes) and last_vacuum is not None:
+        after = bisect.bisect_left(creation.clone_ended, last_vacuum)
+        print(
+            f"  autovacuum ran on pg_class {vacuums}x (autoanalyze {analyzes}x) "
+            f"during the creations, the last time after tenant #{after}"
+        )
+    else:
+        print("  autovacuum did not visit pg_class during the creations")
+
+    shapes = {
+        TEMPLATE_SCHEMA: schema_shape(TEMPLATE_SCHEMA),
+        "bench_0000": schema_shape("bench_0000"),
+    }
     if replay_times:
         shapes["slow_0000"] = schema_shape("slow_0000")
     print("Sanity: tables / indexes / constraints / migration rows per schema")
@@ -260,22 +315,32 @@ def run(args: argparse.Namespace) -> None:
         print(f"  ours, run 2:  {ours[1]:7.2f} s")
     ours_mean = statistics.mean(ours)
     if stock:
-        print(f"  ratio ours (mean {ours_mean:.2f} s) / stock = {ours_mean / stock:.3f} "
-              f"(ours {stock / ours_mean:.0f}x faster)")
+        print(
+            f"  ratio ours (mean {ours_mean:.2f} s) / stock = {ours_mean / stock:.3f} "
+            f"(ours {stock / ours_mean:.0f}x faster)"
+        )
     else:
         print("  stock run skipped (--skip-stock)")
 
     create_ok = c50 < CREATE_P50_TARGET_MS
     migrate_ok = max(ours) < NOOP_MIGRATE_TARGET_S
-    scale_note = "" if n == NOOP_MIGRATE_TARGET_TENANTS else (
-        f" (target is for {NOOP_MIGRATE_TARGET_TENANTS} tenants; this run has {n})"
+    scale_note = (
+        ""
+        if n == NOOP_MIGRATE_TARGET_TENANTS
+        else (
+            f" (target is for {NOOP_MIGRATE_TARGET_TENANTS} tenants; this run has {n})"
+        )
     )
     print()
     print("Targets")
-    print(f"  creation p50 < {CREATE_P50_TARGET_MS:.0f} ms: {c50:.1f} ms  "
-          f"{verdict(create_ok)}")
-    print(f"  no-op migrate < {NOOP_MIGRATE_TARGET_S:.0f} s: worst {max(ours):.2f} s  "
-          f"{verdict(migrate_ok)}{scale_note}")
+    print(
+        f"  creation p50 < {CREATE_P50_TARGET_MS:.0f} ms: {c50:.1f} ms  "
+        f"{verdict(create_ok)}"
+    )
+    print(
+        f"  no-op migrate < {NOOP_MIGRATE_TARGET_S:.0f} s: worst {max(ours):.2f} s  "
+        f"{verdict(migrate_ok)}{scale_note}"
+    )
 
     def ratio(value: float | None) -> str:
         return f"{value:.3f}" if value is not None else "n/a"
@@ -283,22 +348,47 @@ def run(args: argparse.Namespace) -> None:
     print()
     print("| Measure | Gather Grid | Baseline | Ratio | Target |")
     print("|---|---|---|---|---|")
-    print(f"| Tenant creation p50 ({n} tenants) | {c50:.1f} ms | "
-          + (f"{r50:.1f} ms (replay, n={len(replay_times)})" if r50 else "n/a")
-          + f" | {ratio(c50 / r50 if r50 else None)} | "
-          f"< {CREATE_P50_TARGET_MS:.0f} ms {verdict(create_ok)} |")
+    print(
+        f"| Tenant creation p50 ({n} tenants) | {c50:.1f} ms | "
+        + (f"{r50:.1f} ms (replay, n={len(replay_times)})" if r50 else "n/a")
+        + f" | {ratio(c50 / r50 if r50 else None)} | "
+        f"< {CREATE_P50_TARGET_MS:.0f} ms {verdict(create_ok)} |"
+    )
     print(f"| Tenant creation p95 / max | {c95:.1f} / {max(clone_ms):.1f} ms | | | |")
-    print(f"| No-op migrate_schemas ({n} tenants) | {ours_mean:.2f} s | "
-          + (f"{stock:.2f} s (django-tenants)" if stock else "n/a")
-          + f" | {ratio(ours_mean / stock if stock else None)} | "
-          f"< {NOOP_MIGRATE_TARGET_S:.0f} s {verdict(migrate_ok)} |")
+    print(
+        f"| No-op migrate_schemas ({n} tenants) | {ours_mean:.2f} s | "
+        + (f"{stock:.2f} s (django-tenants)" if stock else "n/a")
+        + f" | {ratio(ours_mean / stock if stock else None)} | "
+        f"< {NOOP_MIGRATE_TARGET_S:.0f} s {verdict(migrate_ok)} |"
+    )
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit in this process, so that cleanup runs.
+
+    Processes forked from this one (django-tenants' migration workers) keep the
+    default behaviour: they die at once.
+    """
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=200, help="tenants to create")
     parser.add_argument(
-        "--replays", type=int, default=10, help="schemas created the slow way (baseline)"
+        "--replays",
+        type=int,
+        default=10,
+        help="schemas created the slow way (baseline)",
     )
     parser.add_argument(
         "--skip-stock",
@@ -312,6 +402,7 @@ def main() -> None:
 
     # The server first (embedded unless DATABASE_URL is set), then a scratch
     # database beside the usual one, and only then Django.
+    exit_on_sigterm()
     from gathergrid.embedded_db import ensure_database_url
 
     server_url = ensure_database_url()

@@ -24,8 +24,10 @@ Run from the repository root::
 """
 
 import argparse
+import contextlib
 import http.client
 import json
+import math
 import os
 import signal
 import socket
@@ -55,7 +57,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_command(name: str, port: int, workers: int, threads: int) -> list[str]:
+def server_command(name: str, port: int | str, workers: int, threads: int) -> list[str]:
     app = "gathergrid.wsgi:application"
     if name == "gunicorn":
         return [
@@ -114,8 +116,9 @@ class Server:
         last_error = "no answer"
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
+                code = self.process.returncode
                 raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                    f"{self.name} exited with {code}:\n{self.log_tail()}"
                 )
             conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
             try:
@@ -148,10 +151,8 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
         # Workers a master left behind (its session is ours alone).
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._log.close()
         return self.process.returncode
 
@@ -178,9 +179,12 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def latency_ms(self, fraction: float) -> float:
+        """The nearest-rank percentile of the successful requests' latencies."""
+        if not self.latencies:
+            return math.nan
         ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, int(fraction * len(ordered) + 0.999999) - 1))
-        return ordered[index] * 1000
+        rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
+        return ordered[rank - 1] * 1000
 
 
 def load(port: int, total: int, connections: int, time_limit: float) -> LoadResult:
@@ -188,7 +192,9 @@ def load(port: int, total: int, connections: int, time_limit: float) -> LoadResu
 
     Bounded twice: by the request count and by ``time_limit`` seconds.
     """
-    shares = [total // connections + (i < total % connections) for i in range(connections)]
+    shares = [
+        total // connections + (i < total % connections) for i in range(connections)
+    ]
     result = LoadResult()
     lock = threading.Lock()
     barrier = threading.Barrier(connections + 1)
@@ -264,22 +270,28 @@ def measure(name: str, round_: int, args: argparse.Namespace, log_dir: Path) -> 
         # Warm-up: every worker and thread loads Django and opens its connection.
         warm = load(port, args.warmup, args.connections, args.time_limit)
         if warm.errors:
-            raise RuntimeError(f"{name}: {warm.errors} errors in the warm-up: "
-                               f"{warm.first_error}\n{server.log_tail()}")
+            raise RuntimeError(
+                f"{name}: {warm.errors} errors in the warm-up: "
+                f"{warm.first_error}\n{server.log_tail()}"
+            )
         result = load(port, args.requests, args.connections, args.time_limit)
     finally:
         code = server.stop()
     if code not in (0, -signal.SIGTERM):
-        print(f"  note: {name} exited with {code}\n{server.log_tail()}", file=sys.stderr)
+        print(
+            f"  note: {name} exited with {code}\n{server.log_tail()}", file=sys.stderr
+        )
     return Run(name, round_, startup, result)
 
 
 def describe(run: Run) -> str:
     r = run.result
-    return (f"  {run.server:9} round {run.round}: {r.rps:7.0f} req/s   "
-            f"p50 {r.latency_ms(0.50):6.2f} ms   p99 {r.latency_ms(0.99):6.2f} ms   "
-            f"{r.requests} ok, {r.errors} errors, {r.connects} connections, "
-            f"{r.seconds:.1f} s (healthy after {run.startup_s:.1f} s)")
+    return (
+        f"  {run.server:9} round {run.round}: {r.rps:7.0f} req/s   "
+        f"p50 {r.latency_ms(0.50):6.2f} ms   p99 {r.latency_ms(0.99):6.2f} ms   "
+        f"{r.requests} ok, {r.errors} errors, {r.connects} connections, "
+        f"{r.seconds:.1f} s (healthy after {run.startup_s:.1f} s)"
+    )
 
 
 def main() -> None:
@@ -297,25 +309,35 @@ def main() -> None:
     if min(args.requests, args.connections, args.warmup, args.rounds) < 1:
         parser.error("--requests, --connections, --warmup and --rounds must be >= 1")
 
+    # SIGTERM as SystemExit, so that the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     from gathergrid.embedded_db import ensure_database_url
 
     url = ensure_database_url()  # exported: the servers inherit it
     os.environ["DATABASE_URL"] = url
     servers = ["gunicorn", "granian"]
-    print(f"WSGI servers: GET {PATH}, {args.requests} requests over "
-          f"{args.connections} keep-alive connections, {args.workers} workers x "
-          f"{args.threads} threads, {args.rounds} rounds (A B A B ...)")
-    print(f"  database: {'embedded PostgreSQL' if 'GATHERGRID_EMBEDDED_DB' in os.environ else 'DATABASE_URL'}")  # noqa: E501
+    print(
+        f"WSGI servers: GET {PATH}, {args.requests} requests over "
+        f"{args.connections} keep-alive connections, {args.workers} workers x "
+        f"{args.threads} threads, {args.rounds} rounds (A B A B ...)"
+    )
+    embedded = "GATHERGRID_EMBEDDED_DB" in os.environ
+    print(f"  database: {'embedded PostgreSQL' if embedded else 'DATABASE_URL'}")
     for name in servers:
-        print(f"  {name}: {' '.join(server_command(name, 0, args.workers, args.threads)[1:])}")
+        command = server_command(name, "PORT", args.workers, args.threads)
+        print(f"  {name}: {' '.join(command[1:])}")
 
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="gg_wsgi_bench_") as log_dir:
         total = args.rounds * len(servers)
         for round_ in range(1, args.rounds + 1):
             for name in servers:
-                print(f"\r  [{len(runs) + 1}/{total}] {name}, round {round_}...",
-                      end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r  [{len(runs) + 1}/{total}] {name}, round {round_}...",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 runs.append(measure(name, round_, args, Path(log_dir)))
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
 
@@ -327,14 +349,18 @@ def main() -> None:
         return [run.result for run in runs if run.server == name]
 
     print()
-    print("Per round, granian / gunicorn (req/s ratio > 1 and latency ratio < 1 favour "
-          "granian)")
+    print(
+        "Per round, granian / gunicorn (req/s ratio > 1 and latency ratio < 1 favour "
+        "granian)"
+    )
     for round_ in range(1, args.rounds + 1):
         a = next(r.result for r in runs if r.server == "gunicorn" and r.round == round_)
         b = next(r.result for r in runs if r.server == "granian" and r.round == round_)
-        print(f"  round {round_}: req/s {b.rps / a.rps:.3f}   "
-              f"p50 {b.latency_ms(0.5) / a.latency_ms(0.5):.3f}   "
-              f"p99 {b.latency_ms(0.99) / a.latency_ms(0.99):.3f}")
+        print(
+            f"  round {round_}: req/s {b.rps / a.rps:.3f}   "
+            f"p50 {b.latency_ms(0.5) / a.latency_ms(0.5):.3f}   "
+            f"p99 {b.latency_ms(0.99) / a.latency_ms(0.99):.3f}"
+        )
 
     summary = {}
     for name in servers:
@@ -349,17 +375,23 @@ def main() -> None:
         }
     base, other = summary["gunicorn"], summary["granian"]
     print()
-    print("Overall (mean req/s, median of the rounds' p50/p99; spread = (max-min)/mean "
-          "req/s between a server's rounds)")
+    print(
+        "Overall (mean req/s, median of the rounds' p50/p99; spread = (max-min)/mean "
+        "req/s between a server's rounds)"
+    )
     print("| Server | req/s | spread | p50 | p99 | errors |")
     print("|---|---|---|---|---|---|")
     for name in servers:
         s = summary[name]
-        print(f"| {name} | {s['rps']:.0f} | {s['spread']:.1%} | {s['p50']:.2f} ms | "
-              f"{s['p99']:.2f} ms | {s['errors']} |")
-    print(f"| **granian / gunicorn** | **{other['rps'] / base['rps']:.3f}** | | "
-          f"**{other['p50'] / base['p50']:.3f}** | **{other['p99'] / base['p99']:.3f}** "
-          "| |")
+        print(
+            f"| {name} | {s['rps']:.0f} | {s['spread']:.1%} | {s['p50']:.2f} ms | "
+            f"{s['p99']:.2f} ms | {s['errors']} |"
+        )
+    print(
+        f"| **granian / gunicorn** | **{other['rps'] / base['rps']:.3f}** | | "
+        f"**{other['p50'] / base['p50']:.3f}** | **{other['p99'] / base['p99']:.3f}** "
+        "| |"
+    )
 
 
 if __name__ == "__main__":

@@ -124,7 +124,6 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
     os.environ.get("TENANT_MIGRATION_PROCESSES", str(max(2, os.cpu_count() or 2)))
 )
-TENANT_CACHE_SECONDS = int(os.environ.get("TENANT_CACHE_SECONDS", "60"))
 
 # --- Users and passwords ------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"

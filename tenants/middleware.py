@@ -25,7 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
 from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
-from tenants.selectors import rest_access_get, tenant_get, tenant_key_resolve
+from tenants.selectors import rest_access_get, tenant_key_resolve
 from tenants.tokens import access_token_decode
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,16 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
             headers={"WWW-Authenticate": "Bearer"},
         )
     claims = access_token_decode(bearer)
+    header = "Accept-Profile" if request.method in READ_METHODS else "Content-Profile"
+    profile = request.headers.get(header, "").strip()
+    if not profile or profile == "public":
+        profile = claims.default_tenant or ""
+    if is_valid_schema_name(profile):
+        # Point the connection at the tenant before the access check, so that
+        # the check's own round trip carries the `SET search_path` and a served
+        # request costs one SET, one check and its own statement. The check reads
+        # schema-qualified public tables; a refusal resets the path to public.
+        connection.set_schema(profile)
     access = rest_access_get(
         raw_key=raw_key, user_id=claims.user_id, session_id=claims.session_id
     )
@@ -106,10 +116,6 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
                 'error_description="JWT session ended"'
             },
         )
-    header = "Accept-Profile" if request.method in READ_METHODS else "Content-Profile"
-    profile = request.headers.get(header, "").strip()
-    if not profile or profile == "public":
-        profile = claims.default_tenant or ""
     allowed = sorted(access.memberships)
     if not is_valid_schema_name(profile) or profile not in access.memberships:
         raise invalid_profile(profile, allowed)
@@ -121,9 +127,9 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
             status=401,
             hint=f"This API key does not belong to tenant {profile!r}.",
         )
-    tenant = tenant_get(schema_name=profile)
-    if tenant is None or tenant.id != tenant_id:  # deleted since it was cached
-        raise invalid_profile(profile, allowed)
+    # Identity comes from the check itself: no cache that could outlive a
+    # deleted (or deleted and re-created) tenant.
+    tenant = Tenant(id=tenant_id, schema_name=profile)
     return RestAuth(
         user_id=claims.user_id,
         email=claims.email,
@@ -163,10 +169,11 @@ class TenantResolutionMiddleware:
                 auth = resolve_rest_request(request)
                 request.rest_auth = auth
                 request.tenant = auth.tenant
-                connection.set_tenant(auth.tenant)
         except ApplicationError as error:
+            connection.set_schema_to_public()
             return error.as_response()
         except (OperationalError, InterfaceError):
+            connection.set_schema_to_public()
             logger.exception("database unavailable while resolving the tenant")
             return _database_unavailable(request.path)
         try:

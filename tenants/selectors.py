@@ -1,33 +1,10 @@
 """Reads of the public schema: tenants, keys, memberships."""
 
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 
-from tenants.models import KeyKind, Membership, Tenant, TenantKey, hash_secret
-
-_tenant_cache: dict[str, tuple[float, Tenant | None]] = {}
-
-
-def tenant_get(*, schema_name: str) -> Tenant | None:
-    """The tenant with this id, or None. Cached per process for a short while.
-
-    Only identity is cached (ids are immutable); what may change at any moment
-    (memberships, keys, sessions) is always read fresh.
-    """
-    now = time.monotonic()
-    cached = _tenant_cache.get(schema_name)
-    if cached and cached[0] > now:
-        return cached[1]
-    tenant = Tenant.objects.filter(schema_name=schema_name).first()
-    _tenant_cache[schema_name] = (now + settings.TENANT_CACHE_SECONDS, tenant)
-    return tenant
-
-
-def tenant_cache_clear() -> None:
-    _tenant_cache.clear()
+from tenants.models import KeyKind, Membership, TenantKey, hash_secret
 
 
 def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | None:
@@ -59,15 +36,17 @@ class RestAccess:
     memberships: dict[str, tuple[int, str]]
 
 
+# Schema-qualified: it runs with the search_path already set to the tenant.
 _REST_ACCESS_SQL = """
 SELECT
-  (SELECT k.tenant_id FROM tenants_tenantkey k
+  (SELECT k.tenant_id FROM public.tenants_tenantkey k
     WHERE k.key_hash = %(key_hash)s AND k.kind = %(kind)s AND k.revoked_at IS NULL),
-  EXISTS (SELECT 1 FROM tenants_authsession s JOIN tenants_user u ON u.id = s.user_id
+  EXISTS (SELECT 1 FROM public.tenants_authsession s
+    JOIN public.tenants_user u ON u.id = s.user_id
     WHERE s.id = %(session_id)s AND s.user_id = %(user_id)s
       AND s.revoked_at IS NULL AND u.is_active),
   (SELECT coalesce(json_agg(json_build_array(t.schema_name, t.id, m.role)), '[]')
-    FROM tenants_membership m JOIN tenants_tenant t ON t.id = m.tenant_id
+    FROM public.tenants_membership m JOIN public.tenants_tenant t ON t.id = m.tenant_id
     WHERE m.user_id = %(user_id)s)
 """
 

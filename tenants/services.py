@@ -30,7 +30,7 @@ from tenants.models import (
     validate_schema_name,
 )
 from tenants.schemas import schema_clone_from_template
-from tenants.selectors import tenant_cache_clear, user_memberships
+from tenants.selectors import user_memberships
 from tenants.tokens import access_token_issue, refresh_token_generate
 
 # --- Tenants -------------------------------------------------------------------
@@ -71,7 +71,6 @@ def tenant_create(*, schema_name: str, name: str) -> CreatedTenant:
     schema_clone_from_template(schema_name)
     _, api_key = key_issue(tenant=tenant, kind=KeyKind.API, label="initial")
     _, tracking_key = key_issue(tenant=tenant, kind=KeyKind.TRACKING, label="initial")
-    tenant_cache_clear()
     return CreatedTenant(tenant=tenant, api_key=api_key, tracking_key=tracking_key)
 
 
@@ -82,7 +81,6 @@ def tenant_delete(*, tenant: Tenant) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     tenant.delete()
-    tenant_cache_clear()
 
 
 # --- Keys ----------------------------------------------------------------------

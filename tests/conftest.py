@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 
 from tenants.models import Role, Tenant, User
-from tenants.selectors import tenant_cache_clear
 from tenants.services import CreatedTenant, membership_set, tenant_create, user_ensure
 
 PASSWORD = "correct horse battery staple"
@@ -33,13 +32,6 @@ def tenant_a(tenants_ab, db) -> CreatedTenant:
 @pytest.fixture
 def tenant_b(tenants_ab, db) -> CreatedTenant:
     return tenants_ab[1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tenant_cache():
-    tenant_cache_clear()
-    yield
-    tenant_cache_clear()
 
 
 def make_member(

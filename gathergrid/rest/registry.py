@@ -1,0 +1,140 @@
+"""What the engine serves: resources (tables) with their columns and relations.
+
+The engine knows nothing of the domain; ``gathergrid/resources.py`` registers
+the tables, their virtual columns (SQL expressions) and the writer that
+validates and performs their writes.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Types PostgREST clients may cast to with `col::type` (identifiers cannot be
+# parameterised, so casts are whitelisted).
+CASTABLE_TYPES: frozenset[str] = frozenset(
+    {
+        "text", "varchar", "char", "integer", "int", "int2", "int4", "int8",
+        "smallint", "bigint", "numeric", "real", "float4", "float8",
+        "double precision", "boolean", "bool", "date", "time", "timestamp",
+        "timestamptz", "interval", "json", "jsonb", "uuid",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column as the API exposes it."""
+
+    name: str
+    pg_type: str  # as PostgreSQL names it: bigint, text, boolean, jsonb, ...
+    # A SQL expression for derived columns, with `{t}` standing for the row's
+    # table alias; None for a real column of the table.
+    expression: str | None = None
+    readonly: bool = False  # never accepted in a body (derived, server-set)
+    immutable: bool = False  # accepted on insert, refused on update
+    required: bool = False  # no default: inserts must give it
+    description: str = ""
+    # For virtual JSON columns whose `col->>key` filters and orders the
+    # resource compiles itself (``Resource.json_filter``/``json_order``).
+    virtual_json: bool = False
+
+    @property
+    def is_real(self) -> bool:
+        return self.expression is None
+
+    def sql(self, alias: str) -> str:
+        if self.expression is not None:
+            return "(" + self.expression.format(t=alias) + ")"
+        return f'{alias}."{self.name}"'
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An embeddable relation: ``local_column`` joins ``target.remote_column``.
+
+    ``many`` is True for a to-many relation (the target's rows point here).
+    ``hints`` are the names that disambiguate it in ``embed!hint(...)``.
+    """
+
+    name: str
+    target: str
+    local_column: str
+    remote_column: str
+    many: bool
+    hints: tuple[str, ...] = ()
+
+
+class Writer(Protocol):
+    """Validates and performs a resource's writes (the domain's services)."""
+
+    def insert(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        ctx: "WriteContext",
+        upsert: "Upsert | None",
+    ) -> list[int]:
+        """Insert rows (already restricted to writable columns); return their ids."""
+        ...
+
+    def update(
+        self, ids: Sequence[int], values: dict[str, Any], *, ctx: "WriteContext"
+    ) -> list[int]:
+        """Apply ``values`` to the rows ``ids`` (locked); return the ids changed."""
+        ...
+
+    def delete(self, ids: Sequence[int], *, ctx: "WriteContext") -> list[int]:
+        """Delete (soft or hard) the rows ``ids`` (locked); return their ids."""
+        ...
+
+
+@dataclass(frozen=True)
+class Upsert:
+    on_conflict: tuple[str, ...]
+    ignore_duplicates: bool
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    user_id: str | None
+    missing_default: bool = False
+
+
+@dataclass
+class Resource:
+    name: str
+    table: str
+    columns: dict[str, ColumnSpec]
+    writer: Writer | None = None
+    relations: dict[str, Relation] = field(default_factory=dict)
+    primary_key: str = "id"
+    # Rows with this column false are left out of reads unless the request
+    # filters on the column itself.
+    soft_delete_column: str | None = None
+    default_order: tuple[str, ...] = ("id",)
+    description: str = ""
+    # Compiles `virtual_json_col->key op value` for this resource's virtual
+    # JSON columns: (alias, column, key, condition) -> (sql, params).
+    json_filter: Callable[..., tuple[str, list[Any]]] | None = None
+    json_order: Callable[..., str] | None = None
+    # Body keys accepted besides columns, handed to the writer (nested writes).
+    nested_inputs: frozenset[str] = frozenset()
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return self.columns.get(name)
+
+
+_registry: dict[str, Resource] = {}
+
+
+def register(resource: Resource) -> Resource:
+    _registry[resource.name] = resource
+    return resource
+
+
+def get_resource(name: str) -> Resource | None:
+    return _registry.get(name)
+
+
+def all_resources() -> list[Resource]:
+    return list(_registry.values())

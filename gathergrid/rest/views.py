@@ -1,0 +1,563 @@
+"""``/rest/v1``: PostgREST's HTTP behaviour over the registered resources.
+
+The tenant, the user and their role were resolved by the middleware
+(``request.rest_auth``); this module parses, plans, runs one transaction and
+renders, with PostgREST's status codes and headers.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import DatabaseError, connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from gathergrid.errors import PostgrestError
+from gathergrid.rest import grammar
+from gathergrid.rest.ast import GrammarError, Preferences, Query
+from gathergrid.rest.errors import postgrest_error_from_database
+from gathergrid.rest.planner import plan_read, plan_target_ids
+from gathergrid.rest.registry import Resource, Upsert, WriteContext, get_resource
+
+JSON = "application/json"
+SINGULAR = "application/vnd.pgrst.object+json"
+CSV = "text/csv"
+OPENAPI = "application/openapi+json"
+WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+
+
+# --- Request parsing -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    media_type: str  # JSON, SINGULAR or CSV
+
+    @property
+    def singular(self) -> bool:
+        return self.media_type == SINGULAR
+
+
+def negotiate(request: HttpRequest) -> Negotiated:
+    """Pick the response type from ``Accept``; ``*/*`` and absent mean JSON."""
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
+        return Negotiated(JSON)
+    offered = []
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media:
+            offered.append(media)
+    for media in offered:
+        if media in {JSON, "*/*", "application/*", "application/json;charset=utf-8"}:
+            return Negotiated(JSON)
+        if media == SINGULAR:
+            return Negotiated(SINGULAR)
+        if media in {CSV, "text/*"}:
+            return Negotiated(CSV)
+    raise PostgrestError(
+        f"None of these media types are available: {accept}",
+        code="PGRST107",
+        status=406,
+    )
+
+
+def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
+    params = [(key, value) for key, values in request.GET.lists() for value in values]
+    try:
+        query = grammar.parse_query(params)
+        prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
+    except GrammarError as error:
+        raise PostgrestError(
+            error.message,
+            code=error.code,
+            status=error.status,
+            details=error.details,
+            hint=error.hint,
+        ) from None
+    if prefs.handling == "strict" and prefs.invalid:
+        raise PostgrestError(
+            "Invalid preferences given with handling=strict",
+            code="PGRST122",
+            status=400,
+            details="Invalid preferences: " + ", ".join(prefs.invalid),
+        )
+    return query, prefs
+
+
+def json_body(request: HttpRequest) -> Any:
+    content_type = (request.content_type or JSON).lower()
+    if content_type not in {JSON, "text/plain", SINGULAR}:
+        raise PostgrestError(
+            f"Content-Type not acceptable: {content_type}",
+            code="PGRST102",
+            status=415,
+            hint="Send application/json.",
+        )
+    if not request.body.strip():
+        raise PostgrestError("Empty or invalid json", code="PGRST102", status=400)
+    try:
+        return orjson.loads(request.body)
+    except orjson.JSONDecodeError as error:
+        raise PostgrestError(
+            "Empty or invalid json", code="PGRST102", status=400, details=str(error)
+        ) from None
+
+
+# --- Responses ---------------------------------------------------------------------
+
+
+def preference_applied(prefs: Preferences) -> str | None:
+    return ", ".join(prefs.applied) or None
+
+
+def respond(
+    status: int,
+    body: str | bytes | None,
+    *,
+    media_type: str = JSON,
+    headers: dict[str, str] | None = None,
+    request: HttpRequest,
+) -> HttpResponse:
+    response = HttpResponse(
+        b"" if body is None or request.method == "HEAD" else body,
+        status=status,
+        content_type=f"{media_type}; charset=utf-8",
+    )
+    if body is None:
+        del response["Content-Type"]
+    for name, value in (headers or {}).items():
+        if value is not None:
+            response[name] = value
+    if request.tenant is not None:
+        response["Content-Profile"] = request.tenant.schema_name
+    return response
+
+
+def render_rows(json_text: str, count: int, negotiated: Negotiated) -> str:
+    if negotiated.singular:
+        if count != 1:
+            raise singular_error(count)
+        return json_text[1:-1]
+    if negotiated.media_type == CSV:
+        return rows_as_csv(orjson.loads(json_text))
+    return json_text
+
+
+def singular_error(count: int) -> PostgrestError:
+    return PostgrestError(
+        "JSON object requested, multiple (or no) rows returned",
+        code="PGRST116",
+        status=406,
+        details=f"The result contains {count} rows",
+    )
+
+
+def rows_as_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.writer(out, lineterminator="\n")
+    keys = list(rows[0])
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow(
+            [
+                ""
+                if row.get(key) is None
+                else json.dumps(row[key])
+                if isinstance(row.get(key), dict | list)
+                else str(row[key]).lower()
+                if isinstance(row.get(key), bool)
+                else row[key]
+                for key in keys
+            ]
+        )
+    return out.getvalue()
+
+
+def content_range(offset: int, count: int, total: int | None) -> str:
+    total_text = "*" if total is None else str(total)
+    if count == 0:
+        return f"*/{total_text}"
+    return f"{offset}-{offset + count - 1}/{total_text}"
+
+
+# --- Reads -------------------------------------------------------------------------
+
+
+def _run_read(plan) -> tuple[int, str, int | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, plan.params)
+        count, text = cursor.fetchone()
+        total = None
+        if plan.count_sql is not None:
+            cursor.execute(plan.count_sql, plan.count_params)
+            total = cursor.fetchone()[0]
+    return count, text, total
+
+
+def planned_count(resource: Resource, query: Query) -> int:
+    plan = plan_read(resource, query, limit=None, offset=0, exact_count=True)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + plan.count_sql, plan.count_params)
+        explained = cursor.fetchone()[0]
+    if isinstance(explained, str):
+        explained = json.loads(explained)
+    node = explained[0]["Plan"]
+    while node.get("Plans") and node.get("Node Type") == "Aggregate":
+        node = node["Plans"][0]
+    return int(node.get("Plan Rows", 0))
+
+
+ESTIMATED_EXACT_LIMIT = 10_000
+
+
+def read(request: HttpRequest, resource: Resource, query: Query, prefs: Preferences):
+    negotiated = negotiate(request)
+    offset = query.root.offset or 0
+    limit = query.root.limit
+    range_header = request.headers.get("Range", "")
+    if request.method == "GET" and range_header:
+        try:
+            requested = grammar.parse_range(range_header)
+        except GrammarError as error:
+            raise PostgrestError(
+                error.message,
+                code=error.code,
+                status=error.status,
+                details=error.details,
+            ) from None
+        if requested is not None:
+            offset = offset + requested.offset
+            if requested.limit is not None:
+                limit = (
+                    requested.limit if limit is None else min(limit, requested.limit)
+                )
+    total: int | None = None
+    exact = prefs.count == "exact"
+    if prefs.count in {"planned", "estimated"}:
+        total = planned_count(resource, query)
+        exact = prefs.count == "estimated" and total <= ESTIMATED_EXACT_LIMIT
+    plan = plan_read(resource, query, limit=limit, offset=offset, exact_count=exact)
+    count, text, exact_total = _run_read(plan)
+    if exact_total is not None:
+        total = exact_total
+    if (
+        total is not None
+        and offset > 0
+        and offset >= total
+        and total >= 0
+        and count == 0
+    ):
+        raise PostgrestError(
+            "Requested range not satisfiable",
+            code="PGRST103",
+            status=416,
+            details=f"An offset of {offset} was requested, but there are only "
+            f"{total} rows.",
+            headers={"Content-Range": f"*/{total}"},
+        )
+    body = render_rows(text, count, negotiated)
+    status = 200
+    if total is not None and count < total:
+        status = 206
+    return respond(
+        status,
+        body,
+        media_type=negotiated.media_type if not negotiated.singular else SINGULAR,
+        headers={
+            "Content-Range": content_range(offset, count, total),
+            "Preference-Applied": preference_applied(prefs),
+        },
+        request=request,
+    )
+
+
+# --- Writes ------------------------------------------------------------------------
+
+
+def require_writer(request: HttpRequest, resource: Resource) -> None:
+    auth = request.rest_auth
+    if not auth.can_write:
+        raise PostgrestError(
+            f"permission denied for table {resource.table}",
+            code="42501",
+            status=403,
+            hint="Your role in this tenant may only read.",
+        )
+    if resource.writer is None:
+        raise PostgrestError(
+            f'cannot change relation "{resource.table}"',
+            code="25006",
+            status=405,
+            hint=f"'{resource.name}' is read-only.",
+        )
+
+
+def body_columns(resource: Resource, row: dict[str, Any], *, for_update: bool) -> None:
+    for key in row:
+        spec = resource.column(key)
+        if spec is None and key in resource.nested_inputs:
+            continue
+        if spec is None:
+            raise PostgrestError(
+                f"Could not find the '{key}' column of '{resource.name}' in the "
+                "schema cache",
+                code="PGRST204",
+                status=400,
+            )
+        if spec.readonly:
+            raise PostgrestError(
+                f'column "{key}" can only be updated to DEFAULT',
+                code="428C9",
+                status=400,
+                details=f"'{key}' is set by the server.",
+            )
+        if for_update and spec.immutable:
+            raise PostgrestError(
+                f'column "{key}" of {resource.name} cannot be changed',
+                code="428C9",
+                status=400,
+                details=f"'{key}' is immutable once the row exists.",
+            )
+
+
+def insert_rows(resource: Resource, body: Any, query: Query) -> list[dict[str, Any]]:
+    rows = body if isinstance(body, list) else [body]
+    if not all(isinstance(row, dict) for row in rows):
+        raise PostgrestError(
+            "Empty or invalid json",
+            code="PGRST102",
+            status=400,
+            details="Expected a JSON object or an array of objects.",
+        )
+    if query.columns is not None:
+        for name in query.columns:
+            if resource.column(name) is None:
+                raise PostgrestError(
+                    f"Could not find the '{name}' column of '{resource.name}' in the "
+                    "schema cache",
+                    code="PGRST204",
+                    status=400,
+                )
+        allowed = set(query.columns)
+        rows = [{k: v for k, v in row.items() if k in allowed} for row in rows]
+    elif len(rows) > 1:
+        keys = set(rows[0])
+        if any(set(row) != keys for row in rows[1:]):
+            raise PostgrestError(
+                "All object keys must match", code="PGRST102", status=400
+            )
+    for row in rows:
+        body_columns(resource, row, for_update=False)
+    return rows
+
+
+def check_max_affected(prefs: Preferences, affected: int) -> None:
+    if (
+        prefs.handling == "strict"
+        and prefs.max_affected is not None
+        and affected > prefs.max_affected
+    ):
+        raise PostgrestError(
+            "Query result exceeds max-affected preference constraint",
+            code="PGRST124",
+            status=400,
+            details=f"The query affects {affected} rows",
+        )
+
+
+def require_filter(request: HttpRequest, query: Query, prefs: Preferences) -> None:
+    """PATCH and DELETE without a filter must say how many rows they may touch."""
+    if query.root.filters or query.root.limit is not None:
+        return
+    if prefs.handling == "strict" and prefs.max_affected is not None:
+        return
+    verb = "UPDATE" if request.method == "PATCH" else "DELETE"
+    raise PostgrestError(
+        f"{verb} requires a WHERE clause",
+        code="21000",
+        status=400,
+        hint="Add a filter, or send `Prefer: handling=strict, max-affected=<n>` "
+        "to act on every row.",
+    )
+
+
+def write_response(
+    request: HttpRequest,
+    resource: Resource,
+    query: Query,
+    prefs: Preferences,
+    ids: list[int],
+    negotiated: Negotiated,
+    *,
+    created: bool,
+) -> HttpResponse:
+    returning = prefs.return_ or "minimal"
+    if negotiated.singular and len(ids) != 1:
+        raise singular_error(len(ids))
+    headers = {"Preference-Applied": preference_applied(prefs)}
+    status_minimal = 201 if created else 204
+    if created and len(ids) == 1 and returning != "representation":
+        headers["Location"] = f"/{resource.name}?{resource.primary_key}=eq.{ids[0]}"
+    if returning == "representation":
+        plan = plan_read(resource, query, limit=None, offset=0, ids=ids)
+        count, text, _ = _run_read(plan)
+        headers["Content-Range"] = content_range(0, count, None)
+        body = render_rows(text, count, negotiated)
+        media = SINGULAR if negotiated.singular else negotiated.media_type
+        return respond(
+            201 if created else 200,
+            body,
+            media_type=media,
+            headers=headers,
+            request=request,
+        )
+    headers["Content-Range"] = (
+        content_range(0, len(ids), None) if not created else ("*/*")
+    )
+    return respond(status_minimal, None, headers=headers, request=request)
+
+
+def create(request, resource, query, prefs):
+    require_writer(request, resource)
+    negotiated = negotiate(request)
+    rows = insert_rows(resource, json_body(request), query)
+    upsert = None
+    if prefs.resolution:
+        on_conflict = query.on_conflict or (resource.primary_key,)
+        for name in on_conflict:
+            if resource.column(name) is None:
+                raise PostgrestError(
+                    f"column {resource.table}.{name} does not exist",
+                    code="42703",
+                    status=400,
+                )
+        upsert = Upsert(
+            on_conflict=on_conflict,
+            ignore_duplicates=prefs.resolution == "ignore-duplicates",
+        )
+    ctx = WriteContext(
+        user_id=request.rest_auth.user_id, missing_default=prefs.missing == "default"
+    )
+    ids = resource.writer.insert(rows, ctx=ctx, upsert=upsert) if rows else []
+    return write_response(
+        request, resource, query, prefs, ids, negotiated, created=True
+    )
+
+
+def update(request, resource, query, prefs):
+    require_writer(request, resource)
+    negotiated = negotiate(request)
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise PostgrestError(
+            "Empty or invalid json",
+            code="PGRST102",
+            status=400,
+            details="PATCH takes one JSON object.",
+        )
+    if query.columns is not None:
+        body = {k: v for k, v in body.items() if k in set(query.columns)}
+    body_columns(resource, body, for_update=True)
+    require_filter(request, query, prefs)
+    ids = _locked_ids(resource, query, soft_delete=False)
+    check_max_affected(prefs, len(ids))
+    ctx = WriteContext(user_id=request.rest_auth.user_id)
+    changed = resource.writer.update(ids, body, ctx=ctx) if ids and body else []
+    if not body:
+        changed = []
+    return write_response(
+        request, resource, query, prefs, changed, negotiated, created=False
+    )
+
+
+def delete(request, resource, query, prefs):
+    require_writer(request, resource)
+    negotiated = negotiate(request)
+    require_filter(request, query, prefs)
+    ids = _locked_ids(resource, query)
+    check_max_affected(prefs, len(ids))
+    ctx = WriteContext(user_id=request.rest_auth.user_id)
+    deleted = resource.writer.delete(ids, ctx=ctx) if ids else []
+    if (prefs.return_ or "minimal") == "representation":
+        # The rows as they are now (soft-deleted rows included).
+        return write_response(
+            request, resource, query, prefs, deleted, negotiated, created=False
+        )
+    return write_response(
+        request, resource, query, prefs, deleted, negotiated, created=False
+    )
+
+
+def _locked_ids(
+    resource: Resource, query: Query, *, soft_delete: bool = True
+) -> list[int]:
+    sql, params = plan_target_ids(resource, query, soft_delete=soft_delete)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+HANDLERS = {
+    "GET": read,
+    "HEAD": read,
+    "POST": create,
+    "PATCH": update,
+    "DELETE": delete,
+}
+
+
+@csrf_exempt
+def resource_view(request: HttpRequest, name: str) -> HttpResponse:
+    resource = get_resource(name)
+    if resource is None:
+        raise PostgrestError(
+            f"Could not find the table '{request.tenant.schema_name}.{name}' in the "
+            "schema cache",
+            code="PGRST205",
+            status=404,
+        )
+    handler = HANDLERS.get(request.method)
+    if handler is None:
+        error = PostgrestError(
+            f"Method {request.method} is not allowed on /{name}",
+            code="PGRST117",
+            status=405,
+        )
+        error.headers["Allow"] = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+        raise error
+    query, prefs = parse_request(request)
+    try:
+        if request.method in WRITE_METHODS or prefs.count or prefs.tx:
+            # Writes are all or nothing; a count and its page share a snapshot.
+            with transaction.atomic():
+                response = handler(request, resource, query, prefs)
+                if prefs.tx == "rollback":
+                    transaction.set_rollback(True)
+        else:
+            # A plain read is one statement: no BEGIN/COMMIT round trips.
+            response = handler(request, resource, query, prefs)
+    except DatabaseError as error:
+        raise postgrest_error_from_database(error) from error
+    return response
+
+
+@csrf_exempt
+def root_view(request: HttpRequest) -> HttpResponse:
+    """``GET /rest/v1/``: the OpenAPI document."""
+    from gathergrid.rest.openapi import openapi_document
+
+    if request.method not in {"GET", "HEAD"}:
+        error = PostgrestError(
+            f"Method {request.method} is not allowed on /", code="PGRST117", status=405
+        )
+        error.headers["Allow"] = "GET, HEAD, OPTIONS"
+        raise error
+    document = openapi_document(request.build_absolute_uri("/rest/v1"))
+    return respond(200, orjson.dumps(document), media_type=OPENAPI, request=request)

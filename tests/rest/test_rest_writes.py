@@ -1,0 +1,450 @@
+"""POST/PATCH/DELETE on /rest/v1: validation, atomicity, Prefer, roles, history."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gathergrid.models import Entry, FieldEntry, Thing
+from tests.rest.conftest import api_for
+
+pytestmark = pytest.mark.django_db
+
+
+def count(tenant, model) -> int:
+    with tenant:
+        return model.objects.count()
+
+
+def test_post_minimal_is_201_without_body_with_location(api, tenant_a):
+    response = api.post("things", {"name": "Widget"})
+    assert response.status_code == 201
+    assert response.content == b""
+    assert response["Location"].startswith("/things?id=eq.")
+
+
+def test_post_representation_returns_rows_with_created_by(api):
+    response = api.post("things", {"name": "Widget"}, prefer="return=representation")
+    assert response.status_code == 201
+    row = response.json()[0]
+    assert row["name"] == "Widget"
+    assert row["created_by"] == str(api.session.body["user"]["id"])
+    assert response["Preference-Applied"] == "return=representation"
+
+
+def test_reference_example_create_entry_then_field_entry(api, catalog):
+    entry = api.post(
+        "entries", {"thing_id": catalog.thing.id}, prefer="return=representation"
+    ).json()[0]
+    assert entry["classification_item_name"] is None
+    response = api.post(
+        "field_entries",
+        {"entry_id": entry["id"], "field_id": catalog.title.id, "value": "Hello"},
+        prefer="return=representation",
+    )
+    assert response.status_code == 201
+    assert response.json()[0]["entered_value"] == "Hello"
+
+
+def test_bulk_insert_is_one_statement(api, tenant_a):
+    def statements(rows):
+        with CaptureQueriesContext(connection) as context:
+            assert api.post("things", rows).status_code == 201
+        return [q["sql"] for q in context.captured_queries]
+
+    one = statements([{"name": "single"}])
+    fifty = statements([{"name": f"bulk {i}"} for i in range(50)])
+    assert len(one) == len(fifty)
+    assert sum(sql.startswith('INSERT INTO "things"') for sql in fifty) == 1
+    assert count(tenant_a.tenant, Thing) == 51
+
+
+def test_bulk_entries_with_values_take_constant_statements(api, tenant_a, catalog):
+    def statements(n):
+        rows = [
+            {
+                "thing_id": catalog.thing.id,
+                "values": {"Title": f"t{i}", "Points": str(i)},
+            }
+            for i in range(n)
+        ]
+        with CaptureQueriesContext(connection) as context:
+            assert api.post("entries", rows).status_code == 201
+        return len(context.captured_queries)
+
+    assert statements(2) == statements(40)
+    with tenant_a.tenant:
+        assert FieldEntry.objects.count() == 84
+
+
+def test_bulk_rows_must_have_the_same_keys(api, tenant_a):
+    response = api.post("things", [{"name": "a"}, {"name": "b", "description": "x"}])
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST102"
+    assert count(tenant_a.tenant, Thing) == 0
+
+
+def test_one_bad_row_rejects_the_whole_bulk_insert(api, tenant_a):
+    response = api.post("things", [{"name": "ok"}, {"name": "   "}])
+    assert response.status_code == 400
+    assert "row 1" in response.json()["message"]
+    assert count(tenant_a.tenant, Thing) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"name": "x", "nope": 1}, "PGRST204"),
+        ({"name": "x", "id": 5}, "428C9"),
+        ({"name": "x", "created_by": "00000000-0000-0000-0000-000000000000"}, "428C9"),
+        ({"description": "no name"}, "23502"),
+        ({"name": 5}, "23514"),
+    ],
+)
+def test_bad_bodies_are_400(api, tenant_a, body, code):
+    response = api.post("things", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert count(tenant_a.tenant, Thing) == 0
+
+
+def test_malformed_json_is_400_pgrst102(api):
+    response = api.post("things", "{oops")
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST102"
+
+
+def test_duplicate_active_name_is_409(api):
+    api.post("things", {"name": "Same"})
+    response = api.post("things", {"name": "Same"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "23505"
+
+
+def test_unknown_foreign_key_is_409(api, tenant_a):
+    response = api.post("entries", {"thing_id": 999999})
+    assert response.status_code == 409
+    assert response.json()["code"] == "23503"
+
+
+def test_required_for_initialization_values_nested(api, tenant_a, catalog):
+    missing = api.post(
+        "entries",
+        {
+            "thing_id": catalog.thing.id,
+            "field_entries": [{"field_id": catalog.status.id, "entered_value": "Todo"}],
+        },
+    )
+    assert missing.status_code == 400
+    assert "Title" in missing.json()["message"]
+    assert count(tenant_a.tenant, Entry) == 0
+    assert count(tenant_a.tenant, FieldEntry) == 0
+    ok = api.post(
+        "entries",
+        {
+            "thing_id": catalog.thing.id,
+            "field_entries": [
+                {"field_id": catalog.title.id, "entered_value": "Write tests"},
+                {"field_id": catalog.status.id, "value": "Todo"},
+            ],
+        },
+        prefer="return=representation",
+    )
+    assert ok.status_code == 201, ok.content
+    assert ok.json()[0]["initialized"] is True
+    assert count(tenant_a.tenant, FieldEntry) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "stored"),
+    [
+        ("due", "2026-12-01", "2026-12-01"),
+        ("points", "007", "7"),
+        ("done", "YES", "true"),
+        ("status", "Doing", "Doing"),
+    ],
+)
+def test_values_are_normalised_by_type(api, catalog, field, value, stored):
+    entry = api.post(
+        "entries", {"thing_id": catalog.thing.id}, prefer="return=representation"
+    ).json()[0]
+    response = api.post(
+        "field_entries",
+        {
+            "entry_id": entry["id"],
+            "field_id": getattr(catalog, field).id,
+            "entered_value": value,
+        },
+        prefer="return=representation",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()[0]["entered_value"] == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("due", "tomorrow"), ("points", "1.5"), ("done", "maybe"), ("status", "Blocked")],
+)
+def test_values_that_do_not_fit_the_type_are_400_naming_the_field(
+    api, tenant_a, catalog, field, value
+):
+    entry = api.post(
+        "entries", {"thing_id": catalog.thing.id}, prefer="return=representation"
+    ).json()[0]
+    response = api.post(
+        "field_entries",
+        {
+            "entry_id": entry["id"],
+            "field_id": getattr(catalog, field).id,
+            "entered_value": value,
+        },
+    )
+    assert response.status_code == 400
+    assert getattr(catalog, field).name in response.json()["message"]
+    assert count(tenant_a.tenant, FieldEntry) == 0
+
+
+def test_field_of_another_thing_is_rejected(api, catalog):
+    entry = api.post(
+        "entries", {"thing_id": catalog.thing.id}, prefer="return=representation"
+    ).json()[0]
+    response = api.post(
+        "field_entries",
+        {
+            "entry_id": entry["id"],
+            "field_id": catalog.other_field.id,
+            "entered_value": "a@b.co",
+        },
+    )
+    assert response.status_code == 400
+    assert "field_id" in response.json()["message"]
+
+
+def test_mandatory_value_cannot_be_cleared_or_deleted(api, catalog):
+    entry = api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "keep"}},
+        prefer="return=representation",
+    ).json()[0]
+    fe = api.get(f"field_entries?entry_id=eq.{entry['id']}").json()[0]
+    cleared = api.patch(f"field_entries?id=eq.{fe['id']}", {"entered_value": ""})
+    assert cleared.status_code == 400
+    deleted = api.delete(f"field_entries?id=eq.{fe['id']}")
+    assert deleted.status_code == 400
+    assert (
+        api.get(f"field_entries?id=eq.{fe['id']}").json()[0]["entered_value"] == "keep"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("entries", {"thing_id": 2}),
+        ("entries", {"id": 9}),
+        ("field_entries", {"entry_id": 1}),
+        ("field_entries", {"field_id": 1}),
+    ],
+)
+def test_patch_on_ids_is_rejected_as_immutable(api, catalog, path, body):
+    response = api.patch(f"{path}?id=eq.1", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "428C9"
+
+
+def test_patch_returns_204_or_representation(api):
+    thing = api.post("things", {"name": "old"}, prefer="return=representation").json()[
+        0
+    ]
+    minimal = api.patch(f"things?id=eq.{thing['id']}", {"description": "d"})
+    assert minimal.status_code == 204
+    rep = api.patch(
+        f"things?id=eq.{thing['id']}", {"name": "new"}, prefer="return=representation"
+    )
+    assert rep.status_code == 200
+    assert rep.json()[0]["name"] == "new"
+    assert rep.json()[0]["updated_at"] >= thing["updated_at"]
+
+
+def test_patch_applies_to_every_matching_row(api, tenant_a):
+    api.post("things", [{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    response = api.patch(
+        "things?name=in.(a,b)", {"description": "x"}, prefer="return=representation"
+    )
+    assert sorted(t["name"] for t in response.json()) == ["a", "b"]
+    with tenant_a.tenant:
+        assert Thing.objects.filter(description="x").count() == 2
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_unfiltered_patch_or_delete_is_refused(api, tenant_a, method):
+    api.post("things", [{"name": "a"}, {"name": "b"}])
+    call = getattr(api, method)
+    response = (
+        call("things", {"description": "x"}) if method == "patch" else call("things")
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "21000"
+    with tenant_a.tenant:
+        assert Thing.objects.filter(active=True, description="").count() == 2
+
+
+def test_unfiltered_delete_with_max_affected_is_allowed(api, tenant_a):
+    api.post("things", [{"name": "a"}, {"name": "b"}])
+    response = api.delete("things", prefer="handling=strict, max-affected=5")
+    assert response.status_code == 204
+    with tenant_a.tenant:
+        assert Thing.objects.filter(active=True).count() == 0
+
+
+def test_max_affected_exceeded_rolls_back(api, tenant_a):
+    api.post("things", [{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    response = api.patch(
+        "things?name=neq.zzz",
+        {"description": "x"},
+        prefer="handling=strict, max-affected=2",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST124"
+    with tenant_a.tenant:
+        assert not Thing.objects.filter(description="x").exists()
+
+
+def test_singular_patch_affecting_two_rows_is_rolled_back(api, tenant_a):
+    api.post("things", [{"name": "a"}, {"name": "b"}])
+    response = api.patch(
+        "things?name=in.(a,b)",
+        {"description": "x"},
+        Accept="application/vnd.pgrst.object+json",
+    )
+    assert response.status_code == 406
+    assert response.json()["code"] == "PGRST116"
+    with tenant_a.tenant:
+        assert not Thing.objects.filter(description="x").exists()
+
+
+def test_delete_is_soft_and_restore_is_a_patch(api, tenant_a, catalog):
+    entry = api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "x"}},
+        prefer="return=representation",
+    ).json()[0]
+    assert api.delete(f"entries?id=eq.{entry['id']}").status_code == 204
+    assert api.get(f"entries?id=eq.{entry['id']}").json() == []
+    with tenant_a.tenant:
+        assert Entry.objects.filter(pk=entry["id"], active=False).exists()
+        assert FieldEntry.objects.filter(entry_id=entry["id"], active=True).exists()
+    restored = api.patch(
+        f"entries?id=eq.{entry['id']}", {"active": True}, prefer="return=representation"
+    )
+    assert restored.json()[0]["active"] is True
+    actions = [
+        h["action"]
+        for h in api.get(
+            f"entry_history?entry_id=eq.{entry['id']}&field_id=is.null"
+        ).json()
+    ]
+    assert actions == ["create", "deactivate", "restore"]
+
+
+def test_delete_field_keeps_its_values(api, tenant_a, catalog):
+    api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "x", "Points": "3"}},
+    )
+    assert api.delete(f"fields?id=eq.{catalog.points.id}").status_code == 204
+    with tenant_a.tenant:
+        assert FieldEntry.objects.filter(field=catalog.points).count() == 1
+
+
+def test_delete_representation_returns_deleted_rows(api):
+    thing = api.post("things", {"name": "x"}, prefer="return=representation").json()[0]
+    response = api.delete(f"things?id=eq.{thing['id']}", prefer="return=representation")
+    assert response.status_code == 200
+    assert response.json()[0]["active"] is False
+
+
+def test_upsert_merge_duplicates_on_conflict(api, tenant_a, catalog):
+    entry = api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "a"}},
+        prefer="return=representation",
+    ).json()[0]
+    body = {"entry_id": entry["id"], "field_id": catalog.title.id, "entered_value": "b"}
+    response = api.post(
+        "field_entries?on_conflict=entry_id,field_id",
+        body,
+        prefer="resolution=merge-duplicates,return=representation",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()[0]["entered_value"] == "b"
+    with tenant_a.tenant:
+        assert FieldEntry.objects.filter(entry_id=entry["id"]).count() == 1
+    ignored = api.post(
+        "field_entries?on_conflict=entry_id,field_id",
+        {**body, "entered_value": "c"},
+        prefer="resolution=ignore-duplicates,return=representation",
+    )
+    assert ignored.json() == []
+    with tenant_a.tenant:
+        assert FieldEntry.objects.get(entry_id=entry["id"]).entered_value == "b"
+
+
+def test_history_records_who_changed_what(api, catalog):
+    entry = api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "a"}},
+        prefer="return=representation",
+    ).json()[0]
+    api.patch(f"entries?id=eq.{entry['id']}", {"values": {"Title": "b"}})
+    history = api.get(
+        f"entry_history?entry_id=eq.{entry['id']}&field_id=eq.{catalog.title.id}"
+        "&order=id"
+    ).json()
+    assert [(h["action"], h["before"], h["after"]) for h in history] == [
+        ("create", None, {"entered_value": "a"}),
+        ("update", {"entered_value": "a"}, {"entered_value": "b"}),
+    ]
+    assert history[0]["changed_by"] == str(api.session.body["user"]["id"])
+
+
+def test_history_is_read_only(api):
+    response = api.post("entry_history", {"entry_id": 1})
+    assert response.status_code in (400, 405)
+
+
+def test_viewer_cannot_write(viewer_api, tenant_a):
+    response = viewer_api.post("things", {"name": "nope"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "42501"
+    assert viewer_api.get("things").status_code == 200
+    assert count(tenant_a.tenant, Thing) == 0
+
+
+def test_tx_rollback_preference_writes_nothing(api, tenant_a):
+    response = api.post(
+        "things", {"name": "ghost"}, prefer="tx=rollback,return=representation"
+    )
+    assert response.status_code == 201
+    assert count(tenant_a.tenant, Thing) == 0
+
+
+def test_strict_handling_rejects_unknown_preferences(api):
+    response = api.post("things", {"name": "x"}, prefer="handling=strict, bogus=1")
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST122"
+
+
+def test_writes_go_to_content_profile_only(api, tenant_a, tenant_b):
+    api.post("things", {"name": "in-a"})
+    with tenant_b.tenant:
+        assert not Thing.objects.exists()
+    other = api_for(tenant_b, "editor", email="b-editor@example.com")
+    other.profile = "tenant_a"
+    response = other.post("things", {"name": "intruder"})
+    assert response.status_code == 406
+    with tenant_a.tenant:
+        assert not Thing.objects.filter(name="intruder").exists()
+
+
+def test_search_path_is_public_after_a_request(api):
+    api.get("things")
+    assert connection.schema_name == "public"
