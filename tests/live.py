@@ -81,6 +81,11 @@ class Served:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def lower_keys(headers) -> dict[str, str]:
+    """HTTP header names are case-insensitive (granian sends them lower-cased)."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def request(method: str, url: str, body: dict | None = None, **headers: str):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
@@ -89,9 +94,9 @@ def request(method: str, url: str, body: dict | None = None, **headers: str):
         req.add_header(name.replace("_", "-"), value)
     try:
         with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, lower_keys(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, lower_keys(error.headers), error.read()
 
 
 def postgres_running_in(data_dir: Path) -> bool:

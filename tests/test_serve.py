@@ -49,7 +49,7 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
             Authorization="Bearer forged.jwt.value",
         )
         assert status == 401 and json.loads(body)["code"] == "PGRST301"
-        assert "WWW-Authenticate" in headers
+        assert "www-authenticate" in headers
 
         assert postgres_running_in(data_dir)
         assert served.ctrl_c() == 0, "\n".join(served.lines)
