@@ -133,3 +133,79 @@ def test_schemas_missing_a_migration_are_pending_and_others_are_skipped(
         cursor.execute('CREATE SCHEMA "bare_schema"')
     pending = schemas_with_pending_migrations(["tenant_a", "tenant_b", "bare_schema"])
     assert pending == ["tenant_b", "bare_schema"]
+
+
+def schema_signature(schema: str) -> dict[str, list]:
+    """Everything structural about a schema, with the schema's name left out."""
+    queries = {
+        "columns": """
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                   a.attnotnull, a.attidentity, a.attgenerated,
+                   pg_get_expr(d.adbin, d.adrelid)
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE c.relnamespace = %(ns)s::regnamespace AND a.attnum > 0
+              AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+        """,
+        "constraints": """
+            SELECT cl.relname, con.conname, con.contype,
+                   replace(pg_get_constraintdef(con.oid), %(ns)s || '.', '')
+            FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid
+            WHERE cl.relnamespace = %(ns)s::regnamespace
+        """,
+        "indexes": """
+            SELECT ic.relname, replace(pg_get_indexdef(i.indexrelid), %(ns)s || '.', '')
+            FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+            WHERE ic.relnamespace = %(ns)s::regnamespace
+        """,
+        "migrations": "SELECT app, name FROM {schema}.django_migrations",
+    }
+    signature = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL search_path TO public")
+        for key, sql in queries.items():
+            cursor.execute(sql.format(schema=f'"{schema}"'), {"ns": schema})
+            signature[key] = sorted(map(tuple, cursor.fetchall()))
+    return signature
+
+
+@pytest.mark.django_db
+def test_clone_is_structurally_identical_to_the_template():
+    tenant_create(schema_name="twin", name="Twin")
+    template = schema_signature(TEMPLATE_SCHEMA)
+    twin = schema_signature("twin")
+    assert template["columns"] and template["constraints"] and template["indexes"]
+    for key in template:
+        assert twin[key] == template[key], key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint con JOIN pg_class cl "
+            "ON cl.oid = con.conrelid WHERE cl.relnamespace = 'twin'::regnamespace "
+            "AND pg_get_constraintdef(con.oid) LIKE %s",
+            [f"%{TEMPLATE_SCHEMA}%"],
+        )
+        assert cursor.fetchone()[0] == 0  # its foreign keys point at its own tables
+
+
+@pytest.mark.django_db
+def test_a_failed_clone_leaves_no_schema_and_no_row():
+    tenant_create(schema_name="first_one", name="First")
+    with connection.cursor() as cursor:
+        # A schema of that name already exists (outside our control).
+        cursor.execute('CREATE SCHEMA "taken_name"')
+    with pytest.raises(ApplicationError):
+        tenant_create(schema_name="taken_name", name="Taken")
+    assert not Tenant.objects.filter(schema_name="taken_name").exists()
+
+
+@pytest.mark.django_db
+def test_migrate_schemas_skips_a_tenant_whose_schema_is_gone():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Tenant.objects.create(schema_name="lost_schema", name="Lost")
+    err = StringIO()
+    call_command("migrate_schemas", interactive=False, verbosity=0, stderr=err)
+    assert "lost_schema" in err.getvalue()
+    assert schemas_with_pending_migrations([TEMPLATE_SCHEMA]) == []

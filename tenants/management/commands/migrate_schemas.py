@@ -18,11 +18,7 @@ from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from tenants.models import Tenant
-from tenants.schemas import (
-    TEMPLATE_SCHEMA,
-    clone_function_ensure,
-    schemas_with_pending_migrations,
-)
+from tenants.schemas import TEMPLATE_SCHEMA, schemas_with_pending_migrations
 
 
 class Command(MigrateSchemasCommand):
@@ -60,10 +56,20 @@ class Command(MigrateSchemasCommand):
                 cursor.execute(
                     f"CREATE SCHEMA {connection.ops.quote_name(TEMPLATE_SCHEMA)}"
                 )
-        schemas = [
-            TEMPLATE_SCHEMA,
-            *Tenant.objects.values_list("schema_name", flat=True),
-        ]
+        tenants = list(Tenant.objects.values_list("schema_name", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [tenants]
+            )
+            existing = {row[0] for row in cursor.fetchall()}
+        for schema in tenants:
+            if schema not in existing:
+                # Never recreate it empty: that would hide the loss of its data.
+                self.stderr.write(
+                    f"Tenant {schema!r} has no schema: skipped. Restore the schema "
+                    "from a backup, or delete the tenant."
+                )
+        schemas = [TEMPLATE_SCHEMA, *(s for s in tenants if s in existing)]
         pending = schemas_with_pending_migrations(schemas)
         if verbosity >= 1:
             self.stdout.write(
@@ -84,7 +90,5 @@ class Command(MigrateSchemasCommand):
                 get_executor(codename=codename)(self.args, self.options).run_migrations(
                     tenants=pending
                 )
-        connection.set_schema_to_public()
-        clone_function_ensure()
         if verbosity >= 1:
             self.stdout.write(f"Migrated in {time.monotonic() - started:.1f}s.")
