@@ -246,6 +246,13 @@ def order_sql(
 ) -> str:
     parts = []
     for term in terms:
+        if term.relation is not None:
+            expr = related_order_expression(b, resource, alias, term)
+            sql = f"{expr} {'DESC' if term.descending else 'ASC'}"
+            if term.nulls:
+                sql += f" NULLS {term.nulls.upper()}"
+            parts.append(sql)
+            continue
         spec = resolve_column(resource, term.path.column)
         if spec.virtual_json and term.path.json_path:
             if resource.json_order is None:
@@ -258,6 +265,32 @@ def order_sql(
             sql += f" NULLS {term.nulls.upper()}"
         parts.append(sql)
     return ", ".join(parts)
+
+
+def related_order_expression(
+    b: SqlBuilder, resource: Resource, alias: str, term: OrderTerm
+) -> str:
+    """``order=things(name).desc``: a column of a to-one related row."""
+    relation = resource.relations.get(term.relation)
+    if relation is None:
+        for candidate in resource.relations.values():
+            if not candidate.many and candidate.local_column == term.relation:
+                relation = candidate
+    if relation is None or relation.many:
+        raise PostgrestError(
+            f"A related order on '{term.relation}' is not possible",
+            code="PGRST118",
+            status=400,
+            details=f"'{resource.name}' and '{term.relation}' do not form a "
+            "many-to-one or one-to-one relationship",
+        )
+    target = get_resource(relation.target)
+    child = b.alias()
+    expr, _ = path_sql(b, target, child, term.path)
+    return (
+        f"(SELECT {expr} FROM {target.table} {child} "
+        f"WHERE {join_condition(relation, alias, child)})"
+    )
 
 
 def default_order_sql(resource: Resource, alias: str) -> str:

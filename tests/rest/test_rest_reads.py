@@ -416,3 +416,18 @@ def test_reads_are_isolated_between_tenants(api, tenant_b):
     assert other.get("things").status_code == 406
     with tenant_b.tenant:
         assert not Thing.objects.filter(name="secret-of-a").exists()
+
+
+def test_order_by_a_column_of_a_to_one_relation(api, catalog):
+    response = api.get(
+        "fields?select=name,things(name)&order=things(name).desc,position"
+    )
+    names = [(row["things"]["name"], row["name"]) for row in response.json()]
+    assert names[0] == ("Task", "Title")
+    assert names[-1] == ("Person", "Email")
+
+
+def test_order_by_a_to_many_relation_is_400(api):
+    response = api.get("things?order=fields(name)")
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST118"
