@@ -27,7 +27,7 @@ from gathergrid.models import (
     HistoryAction,
     Thing,
 )
-from gathergrid.rest.registry import Upsert, WriteContext
+from gathergrid.rest.registry import InsertResult, Upsert, WriteContext
 from gathergrid.values import InvalidValue, choices_of, is_empty, normalise
 
 
@@ -132,10 +132,10 @@ class ModelWriter:
         ctx: WriteContext,
         upsert: Upsert | None = None,
         given: Iterable[str] = (),
-    ) -> list[int]:
+    ) -> InsertResult:
         """One INSERT for all rows; ``given`` columns are updated on conflict."""
         if not rows:
-            return []
+            return InsertResult(ids=[], inserted=0)
         base = self.defaults(ctx)
         full = [{**base, **row} for row in rows]
         columns = list(self.fields)
@@ -164,10 +164,15 @@ class ModelWriter:
                     updates.append("updated_at")
                 assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
                 sql += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
-        sql += ' RETURNING "id"'
+        # xmax is 0 for a row this statement inserted (not for one it updated).
+        sql += ' RETURNING "id", (xmax = 0)'
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
+            returned = cursor.fetchall()
+        return InsertResult(
+            ids=[row[0] for row in returned],
+            inserted=sum(1 for row in returned if row[1]),
+        )
 
     def update_rows(self, ids: Sequence[int], values: dict[str, Any]) -> list[int]:
         if not ids:
@@ -194,7 +199,7 @@ class ModelWriter:
         *,
         ctx: WriteContext,
         upsert: Upsert | None,
-    ) -> list[int]:
+    ) -> InsertResult:
         cleaned = [
             self.clean(row, index=_row_label(i, len(rows)), ctx=ctx, creating=True)
             for i, row in enumerate(rows)
@@ -507,7 +512,7 @@ def values_write(
     ctx: WriteContext,
     upsert: Upsert | None,
     writer: FieldEntryWriter,
-) -> list[int]:
+) -> InsertResult:
     """Insert (or upsert) field values: checked against their field, one statement."""
     entry_ids = {row["entry_id"] for row in rows}
     field_ids = {row["field_id"] for row in rows}
@@ -578,7 +583,7 @@ def values_write(
     given = {c for row in prepared for c in row} | set(
         ("value_number", "value_date", "value_datetime", "value_boolean", "value_json")
     )
-    ids = writer.insert_rows(prepared, ctx=ctx, upsert=upsert, given=given)
+    result = writer.insert_rows(prepared, ctx=ctx, upsert=upsert, given=given)
     now = timezone.now()
     history = []
     for row in prepared:
@@ -604,7 +609,7 @@ def values_write(
             )
         )
     EntryHistory.objects.bulk_create(history)
-    return ids
+    return result
 
 
 class EntryWriter(ModelWriter):
@@ -687,7 +692,8 @@ class EntryWriter(ModelWriter):
             for i, (row, c) in enumerate(zip(rows, cleaned, strict=True))
         ]
         given = {column for row in cleaned for column in row}
-        ids = self.insert_rows(cleaned, ctx=ctx, upsert=upsert, given=given)
+        result = self.insert_rows(cleaned, ctx=ctx, upsert=upsert, given=given)
+        ids = result.ids
         now = timezone.now()
         EntryHistory.objects.bulk_create(
             _history(
@@ -735,7 +741,7 @@ class EntryWriter(ModelWriter):
                 )
         if value_rows:
             values_write(value_rows, ctx=ctx, upsert=None, writer=self.values_writer)
-        return ids
+        return result
 
     def _check_references(self, rows: list[dict[str, Any]]) -> None:
         thing_ids = {row["thing_id"] for row in rows if "thing_id" in row}

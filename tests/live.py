@@ -29,6 +29,7 @@ class Served:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env.pop("GATHERGRID_EMBEDDED_DB", None)
         env.update(GATHERGRID_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+        self.env = env
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
@@ -71,6 +72,20 @@ class Served:
             if line.strip().startswith(label):
                 return line.split(":", 1)[1].strip()
         raise AssertionError(f"{label} not printed:\n" + "\n".join(self.lines))
+
+    def manage(self, *args: str, timeout: float = 120) -> str:
+        """Run ``manage.py ARGS`` against the served database (same environment as
+        the server, so the same embedded PostgreSQL); return its stdout."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
 
     def ctrl_c(self, timeout: float = 60) -> int:
         os.killpg(self.process.pid, signal.SIGINT)

@@ -512,6 +512,7 @@ def plan_read(
     offset: int,
     ids: list[int] | None = None,
     exact_count: bool = False,
+    strip_nulls: bool = False,
 ) -> ReadPlan:
     """The statement answering a read: ``(row_count, json_text)``.
 
@@ -546,9 +547,10 @@ def plan_read(
         sql += f" LIMIT {int(limit)}"
     if offset:
         sql += f" OFFSET {int(offset)}"
-    wrapped = (
-        f"SELECT count(*), COALESCE(json_agg(_r), '[]'::json)::text FROM ({sql}) _r"
-    )
+    rows = "COALESCE(json_agg(_r), '[]'::json)"
+    if strip_nulls:
+        rows = f"json_strip_nulls({rows})"
+    wrapped = f"SELECT count(*), {rows}::text FROM ({sql}) _r"
     count_sql = None
     count_params: list[Any] = []
     if exact_count:

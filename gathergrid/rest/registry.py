@@ -73,7 +73,7 @@ class Writer(Protocol):
         *,
         ctx: "WriteContext",
         upsert: "Upsert | None",
-    ) -> list[int]:
+    ) -> "InsertResult":
         """Insert rows (already restricted to writable columns); return their ids."""
         ...
 
@@ -86,6 +86,14 @@ class Writer(Protocol):
     def delete(self, ids: Sequence[int], *, ctx: "WriteContext") -> list[int]:
         """Delete (soft or hard) the rows ``ids`` (locked); return their ids."""
         ...
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """The ids an insert wrote (in input order) and how many rows were new."""
+
+    ids: list[int]
+    inserted: int
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gathergrid.rest.registry import Resource, Upsert, WriteContext, get_resourc
 
 JSON = "application/json"
 SINGULAR = "application/vnd.pgrst.object+json"
+ARRAY = "application/vnd.pgrst.array+json"
 CSV = "text/csv"
 OPENAPI = "application/openapi+json"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -36,6 +37,7 @@ WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 @dataclass(frozen=True)
 class Negotiated:
     media_type: str  # JSON, SINGULAR or CSV
+    strip_nulls: bool = False  # `;nulls=stripped`: keys with null values left out
 
     @property
     def singular(self) -> bool:
@@ -47,16 +49,15 @@ def negotiate(request: HttpRequest) -> Negotiated:
     accept = request.headers.get("Accept", "")
     if not accept.strip():
         return Negotiated(JSON)
-    offered = []
     for part in accept.split(","):
-        media = part.split(";")[0].strip().lower()
-        if media:
-            offered.append(media)
-    for media in offered:
-        if media in {JSON, "*/*", "application/*", "application/json;charset=utf-8"}:
+        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        strip = "nulls=stripped" in parameters
+        if media in {JSON, "*/*", "application/*"}:
             return Negotiated(JSON)
+        if media == ARRAY:
+            return Negotiated(JSON, strip_nulls=strip)
         if media == SINGULAR:
-            return Negotiated(SINGULAR)
+            return Negotiated(SINGULAR, strip_nulls=strip)
         if media in {CSV, "text/*"}:
             return Negotiated(CSV)
     raise PostgrestError(
@@ -243,7 +244,14 @@ def read(request: HttpRequest, resource: Resource, query: Query, prefs: Preferen
     if prefs.count in {"planned", "estimated"}:
         total = planned_count(resource, query)
         exact = prefs.count == "estimated" and total <= ESTIMATED_EXACT_LIMIT
-    plan = plan_read(resource, query, limit=limit, offset=offset, exact_count=exact)
+    plan = plan_read(
+        resource,
+        query,
+        limit=limit,
+        offset=offset,
+        exact_count=exact,
+        strip_nulls=negotiated.strip_nulls,
+    )
     count, text, exact_total = _run_read(plan)
     if exact_total is not None:
         total = exact_total
@@ -397,31 +405,43 @@ def write_response(
     negotiated: Negotiated,
     *,
     created: bool,
+    inserted: int = 0,
 ) -> HttpResponse:
+    """201/200/204 with PostgREST's headers for a write that touched ``ids``.
+
+    ``Content-Range`` is as PostgREST sends it: ``*/total`` for POST and
+    DELETE, ``0-(n-1)/total`` for PATCH, the total only with ``count=``.
+    """
     returning = prefs.return_ or "minimal"
     if negotiated.singular and len(ids) != 1:
         raise singular_error(len(ids))
-    headers = {"Preference-Applied": preference_applied(prefs)}
-    status_minimal = 201 if created else 204
+    total = str(len(ids)) if prefs.count else "*"
+    if request.method == "PATCH" and ids:
+        content_range_value = f"0-{len(ids) - 1}/{total}"
+    else:
+        content_range_value = f"*/{total}"
+    headers = {
+        "Preference-Applied": preference_applied(prefs),
+        "Content-Range": content_range_value,
+    }
+    # An upsert that only merged into existing rows created nothing: 200.
+    status = 201 if created and (inserted or not prefs.resolution) else 200
     if created and len(ids) == 1 and returning != "representation":
         headers["Location"] = f"/{resource.name}?{resource.primary_key}=eq.{ids[0]}"
     if returning == "representation":
-        plan = plan_read(resource, query, limit=None, offset=0, ids=ids)
+        plan = plan_read(
+            resource,
+            query,
+            limit=None,
+            offset=0,
+            ids=ids,
+            strip_nulls=negotiated.strip_nulls,
+        )
         count, text, _ = _run_read(plan)
-        headers["Content-Range"] = content_range(0, count, None)
         body = render_rows(text, count, negotiated)
         media = SINGULAR if negotiated.singular else negotiated.media_type
-        return respond(
-            201 if created else 200,
-            body,
-            media_type=media,
-            headers=headers,
-            request=request,
-        )
-    headers["Content-Range"] = (
-        content_range(0, len(ids), None) if not created else ("*/*")
-    )
-    return respond(status_minimal, None, headers=headers, request=request)
+        return respond(status, body, media_type=media, headers=headers, request=request)
+    return respond(status if created else 204, None, headers=headers, request=request)
 
 
 def create(request, resource, query, prefs):
@@ -445,9 +465,18 @@ def create(request, resource, query, prefs):
     ctx = WriteContext(
         user_id=request.rest_auth.user_id, missing_default=prefs.missing == "default"
     )
-    ids = resource.writer.insert(rows, ctx=ctx, upsert=upsert) if rows else []
+    result = resource.writer.insert(rows, ctx=ctx, upsert=upsert) if rows else None
+    ids = result.ids if result else []
+    inserted = result.inserted if result else 0
     return write_response(
-        request, resource, query, prefs, ids, negotiated, created=True
+        request,
+        resource,
+        query,
+        prefs,
+        ids,
+        negotiated,
+        created=True,
+        inserted=inserted,
     )
 
 

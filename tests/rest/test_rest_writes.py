@@ -374,7 +374,7 @@ def test_upsert_merge_duplicates_on_conflict(api, tenant_a, catalog):
         body,
         prefer="resolution=merge-duplicates,return=representation",
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 200, response.content  # merged, none created
     assert response.json()[0]["entered_value"] == "b"
     with tenant_a.tenant:
         assert FieldEntry.objects.filter(entry_id=entry["id"]).count() == 1
@@ -448,3 +448,44 @@ def test_writes_go_to_content_profile_only(api, tenant_a, tenant_b):
 def test_search_path_is_public_after_a_request(api):
     api.get("things")
     assert connection.schema_name == "public"
+
+
+def test_write_content_range_carries_the_count_when_asked(api):
+    post = api.post("things", [{"name": "a"}, {"name": "b"}], prefer="count=exact")
+    assert post["Content-Range"] == "*/2"
+    assert api.post("things", {"name": "c"})["Content-Range"] == "*/*"
+    patch = api.patch("things?name=in.(a,b)", {"description": "x"},
+                      prefer="count=exact,return=representation")
+    assert patch["Content-Range"] == "0-1/2"
+    delete = api.delete("things?name=in.(a,b)", prefer="count=exact")
+    assert delete["Content-Range"] == "*/2"
+
+
+def test_upsert_that_only_merges_is_200(api, catalog):
+    entry = api.post("entries", {"thing_id": catalog.thing.id, "values": {"Title": "a"}},
+                     prefer="return=representation").json()[0]
+    body = {"entry_id": entry["id"], "field_id": catalog.title.id, "entered_value": "b"}
+    merged = api.post("field_entries?on_conflict=entry_id,field_id", body,
+                      prefer="resolution=merge-duplicates")
+    assert merged.status_code == 200
+    fresh = api.post(
+        "field_entries?on_conflict=entry_id,field_id",
+        {**body, "field_id": catalog.status.id, "entered_value": "Todo"},
+        prefer="resolution=merge-duplicates",
+    )
+    assert fresh.status_code == 201
+
+
+def test_nulls_stripped_media_type(api, catalog):
+    entry = api.post("entries", {"thing_id": catalog.thing.id},
+                     prefer="return=representation").json()[0]
+    url = f"entries?id=eq.{entry['id']}&select=id,classification_item_id,things(name)"
+    plain = api.get(url)
+    assert plain.json() == [
+        {"id": entry["id"], "classification_item_id": None, "things": {"name": "Task"}}
+    ]
+    stripped = api.get(url, Accept="application/vnd.pgrst.array+json;nulls=stripped")
+    assert stripped.status_code == 200
+    assert stripped.json() == [{"id": entry["id"], "things": {"name": "Task"}}]
+    one = api.get(url, Accept="application/vnd.pgrst.object+json;nulls=stripped")
+    assert one.json() == {"id": entry["id"], "things": {"name": "Task"}}
