@@ -28,7 +28,7 @@ from gathergrid.models import (
     Thing,
 )
 from gathergrid.rest.registry import InsertResult, Upsert, WriteContext
-from gathergrid.values import InvalidValue, choices_of, is_empty, normalise
+from gathergrid.values import InvalidValue, as_text, is_empty, normalise
 
 
 def invalid(
@@ -405,8 +405,6 @@ class FieldEntryWriter(ModelWriter):
         if "entered_value" in row and row["entered_value"] is not None:
             value = row["entered_value"]
             if isinstance(value, dict | list | bool | int | float):
-                from gathergrid.values import as_text
-
                 row["entered_value"] = as_text(value)
         cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
         if creating:
@@ -430,7 +428,6 @@ class FieldEntryWriter(ModelWriter):
         history = []
         now = timezone.now()
         changed: list[int] = []
-        by_id = {row.id: row for row in rows}
         for entry_value in rows:
             update = dict(cleaned)
             if "entered_value" in update:
@@ -475,7 +472,6 @@ class FieldEntryWriter(ModelWriter):
                     )
                 )
         EntryHistory.objects.bulk_create(history)
-        del by_id
         return changed
 
     def delete(self, ids, *, ctx):
@@ -880,7 +876,3 @@ class EntryWriter(ModelWriter):
             for entry_id in active_ids
         )
         return changed
-
-
-def choices_text(options: Any) -> str:
-    return ", ".join(choices_of(options))

@@ -205,8 +205,3 @@ def normalise(data_type: str, options: Any, value: Any) -> Normalised:
                 raise InvalidValue(f"{text!r} is not an entry id")
             return Normalised(text=str(int(text)), number=Decimal(int(text)))
     raise InvalidValue(f"unknown data type {data_type!r}")
-
-
-def typed_comparison_value(data_type: str, raw: str) -> Any:
-    """A filter's text value as the shadow column's type (for `values->>X=op.v`)."""
-    return normalise(data_type, {"choices": [raw]}, raw)

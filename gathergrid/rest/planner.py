@@ -319,12 +319,6 @@ def join_condition(relation: Relation, parent_alias: str, child_alias: str) -> s
     )
 
 
-@dataclass(frozen=True)
-class SelectPlan:
-    sql: str
-    params: list[Any]
-
-
 def select_list(
     b: SqlBuilder,
     resource: Resource,

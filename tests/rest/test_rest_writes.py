@@ -454,19 +454,28 @@ def test_write_content_range_carries_the_count_when_asked(api):
     post = api.post("things", [{"name": "a"}, {"name": "b"}], prefer="count=exact")
     assert post["Content-Range"] == "*/2"
     assert api.post("things", {"name": "c"})["Content-Range"] == "*/*"
-    patch = api.patch("things?name=in.(a,b)", {"description": "x"},
-                      prefer="count=exact,return=representation")
+    patch = api.patch(
+        "things?name=in.(a,b)",
+        {"description": "x"},
+        prefer="count=exact,return=representation",
+    )
     assert patch["Content-Range"] == "0-1/2"
     delete = api.delete("things?name=in.(a,b)", prefer="count=exact")
     assert delete["Content-Range"] == "*/2"
 
 
 def test_upsert_that_only_merges_is_200(api, catalog):
-    entry = api.post("entries", {"thing_id": catalog.thing.id, "values": {"Title": "a"}},
-                     prefer="return=representation").json()[0]
+    entry = api.post(
+        "entries",
+        {"thing_id": catalog.thing.id, "values": {"Title": "a"}},
+        prefer="return=representation",
+    ).json()[0]
     body = {"entry_id": entry["id"], "field_id": catalog.title.id, "entered_value": "b"}
-    merged = api.post("field_entries?on_conflict=entry_id,field_id", body,
-                      prefer="resolution=merge-duplicates")
+    merged = api.post(
+        "field_entries?on_conflict=entry_id,field_id",
+        body,
+        prefer="resolution=merge-duplicates",
+    )
     assert merged.status_code == 200
     fresh = api.post(
         "field_entries?on_conflict=entry_id,field_id",
@@ -477,8 +486,9 @@ def test_upsert_that_only_merges_is_200(api, catalog):
 
 
 def test_nulls_stripped_media_type(api, catalog):
-    entry = api.post("entries", {"thing_id": catalog.thing.id},
-                     prefer="return=representation").json()[0]
+    entry = api.post(
+        "entries", {"thing_id": catalog.thing.id}, prefer="return=representation"
+    ).json()[0]
     url = f"entries?id=eq.{entry['id']}&select=id,classification_item_id,things(name)"
     plain = api.get(url)
     assert plain.json() == [
