@@ -74,8 +74,11 @@ TEXT_OPERATORS = frozenset(
 COMPARISONS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
-def _fields_named(name: str) -> dict[str, list[int]]:
+def _fields_named(b: SqlBuilder, name: str) -> dict[str, list[int]]:
     """Active field ids with this name, grouped by the shadow column of their type."""
+    key = ("fields_named", name)
+    if key in b.memo:
+        return b.memo[key]
     groups: dict[str, list[int]] = {}
     for field_id, data_type in Field.objects.filter(name=name, active=True).values_list(
         "id", "data_type"
@@ -83,6 +86,7 @@ def _fields_named(name: str) -> dict[str, list[int]]:
         groups.setdefault(SHADOW_COLUMN.get(data_type, "entered_value"), []).append(
             field_id
         )
+    b.memo[key] = groups
     return groups
 
 
@@ -126,7 +130,7 @@ def _key(path: Path) -> str:
 
 def entries_values_filter(b: SqlBuilder, alias: str, cond: Condition) -> str:
     key = _key(cond.path)
-    groups = _fields_named(key)
+    groups = _fields_named(b, key)
     has_value = (
         f"EXISTS (SELECT 1 FROM field_entries fe WHERE fe.entry_id = {alias}.id "
         "AND fe.active AND fe.entered_value IS NOT NULL "
@@ -206,7 +210,7 @@ def _value_condition(b: SqlBuilder, column: str, cond: Condition, key: str) -> s
 
 def entries_values_order(b: SqlBuilder, alias: str, path: Path) -> str:
     key = _key(path)
-    groups = _fields_named(key)
+    groups = _fields_named(b, key)
     if not groups:
         return "NULL"
     # The type most fields of that name have decides how values compare.

@@ -106,7 +106,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         ensure_database_url(),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # A health check is a `SELECT 1` round trip before each request; without
+        # it a connection broken by a database restart fails one request (503)
+        # and is then replaced.
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", False),
     )
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"

@@ -83,6 +83,8 @@ class SqlBuilder:
     """Collects parameters and hands out table aliases."""
 
     params: list[Any] = field(default_factory=list)
+    # Lookups a resource made while planning this statement (one per request).
+    memo: dict[Any, Any] = field(default_factory=dict)
     _aliases: int = 0
 
     def param(self, value: Any) -> str:
@@ -525,22 +527,21 @@ def plan_read(
     else:
         where = level_where(b, resource, alias, query.root)
     where += inner_embed_conditions(b, resource, alias, query.select, query, ())
-    from_where = f"FROM {resource.table} {alias}"
+    # The page is picked first, from the table's own columns, and only its rows
+    # get their derived columns and embeds computed: an OFFSET then skips rows
+    # without building them. The outer query keeps the page's order.
+    page = f"SELECT {alias}.* FROM {resource.table} {alias}"
     if where:
-        from_where += " WHERE " + " AND ".join(where)
-
-    sql = f"SELECT {', '.join(columns)} {from_where}"
-    if ids is not None:
-        key = f'{alias}."{resource.primary_key}"'
-        sql += f" ORDER BY array_position({b.param(ids)}::bigint[], {key})"
-    elif query.root.order:
-        sql += f" ORDER BY {order_sql(b, resource, alias, query.root.order)}"
-    else:
-        sql += f" ORDER BY {default_order_sql(resource, alias)}"
+        page += " WHERE " + " AND ".join(where)
+    page += f" ORDER BY {_root_order(b, resource, alias, query, ids)}"
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+        page += f" LIMIT {int(limit)}"
     if offset:
-        sql += f" OFFSET {int(offset)}"
+        page += f" OFFSET {int(offset)}"
+    sql = (
+        f"SELECT {', '.join(columns)} FROM ({page}) {alias} "
+        f"ORDER BY {_root_order(b, resource, alias, query, ids)}"
+    )
     rows = "COALESCE(json_agg(_r), '[]'::json)"
     if strip_nulls:
         rows = f"json_strip_nulls({rows})"
@@ -559,6 +560,17 @@ def plan_read(
     return ReadPlan(
         sql=wrapped, params=b.params, count_sql=count_sql, count_params=count_params
     )
+
+
+def _root_order(
+    b: SqlBuilder, resource: Resource, alias: str, query: Query, ids: list[int] | None
+) -> str:
+    if ids is not None:
+        key = f'{alias}."{resource.primary_key}"'
+        return f"array_position({b.param(ids)}::bigint[], {key})"
+    if query.root.order:
+        return order_sql(b, resource, alias, query.root.order)
+    return default_order_sql(resource, alias)
 
 
 def plan_target_ids(
