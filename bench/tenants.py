@@ -27,15 +27,12 @@ Run from the repository root::
 
 import argparse
 import bisect
-import math
 import os
-import signal
 import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 # The repository root first; and not bench/ itself, where this file would shadow
 # the project's ``tenants`` package.
@@ -44,34 +41,16 @@ ROOT = BENCH.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import (  # noqa: E402
+    exit_on_sigterm,
+    percentile,
+    progress,
+    scratch_database,
+)
+
 CREATE_P50_TARGET_MS = 150.0
 NOOP_MIGRATE_TARGET_S = 10.0
 NOOP_MIGRATE_TARGET_TENANTS = 200
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile of ``values`` (``fraction`` in 0..1)."""
-    ordered = sorted(values)
-    rank = math.ceil(fraction * len(ordered))
-    return ordered[min(max(rank, 1), len(ordered)) - 1]
-
-
-def progress(message: str, *, done: bool = False) -> None:
-    sys.stderr.write("\r" + message + ("\n" if done else ""))
-    sys.stderr.flush()
-
-
-def with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + dbname))
-
-
-def admin_execute(url: str, sql: str) -> None:
-    """Run ``sql`` outside a transaction (CREATE/DROP DATABASE) on ``url``."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 # --- The measurements -----------------------------------------------------------
@@ -363,24 +342,6 @@ def run(args: argparse.Namespace) -> None:
     )
 
 
-def exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit in this process, so that cleanup runs.
-
-    Processes forked from this one (django-tenants' migration workers) keep the
-    default behaviour: they die at once.
-    """
-    main_pid = os.getpid()
-
-    def handler(signum, frame):
-        if os.getpid() != main_pid:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=200, help="tenants to create")
@@ -406,22 +367,13 @@ def main() -> None:
     from gathergrid.embedded_db import ensure_database_url
 
     server_url = ensure_database_url()
-    scratch = f"gg_bench_{os.getpid()}"
-    admin_execute(server_url, f'CREATE DATABASE "{scratch}"')
-    try:
-        os.environ["DATABASE_URL"] = with_database(server_url, scratch)
+    with scratch_database(server_url, f"gg_bench_{os.getpid()}") as url:
+        os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
         import django
 
         django.setup()
         run(args)
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        admin_execute(server_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        print(f"\n(scratch database {scratch} dropped)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -24,20 +24,12 @@ Run from the repository root::
 """
 
 import argparse
-import contextlib
-import http.client
-import json
-import math
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -45,16 +37,19 @@ ROOT = BENCH.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"
-PATH = "/healthz"
+from bench._common import (  # noqa: E402
+    HEALTH_PATH,
+    HOST,
+    LoadResult,
+    Request,
+    Server,
+    free_port,
+    http_load,
+)
+
+PATH = HEALTH_PATH
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def server_command(name: str, port: int | str, workers: int, threads: int) -> list[str]:
@@ -84,107 +79,7 @@ def server_command(name: str, port: int | str, workers: int, threads: int) -> li
     raise ValueError(name)
 
 
-# --- Running a server -----------------------------------------------------------
-
-
-class Server:
-    """A server subprocess in its own session, stopped by its own process id."""
-
-    def __init__(self, name: str, port: int, command: list[str], log_dir: Path):
-        self.name = name
-        self.port = port
-        self.log_path = log_dir / f"{name}-{port}.log"
-        self._log = self.log_path.open("wb")
-        env = os.environ.copy()
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
-        )
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout: float) -> float:
-        """Seconds until ``GET /healthz`` answered 200; raises if it never does."""
-        started = time.perf_counter()
-        deadline = started + timeout
-        last_error = "no answer"
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(
-                    f"{self.name} exited with {code}:\n{self.log_tail()}"
-                )
-            conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
-            try:
-                conn.request("GET", PATH)
-                response = conn.getresponse()
-                body = response.read()
-                if response.status == 200:
-                    answer = json.loads(body)
-                    if answer.get("database") != "up":
-                        raise RuntimeError(f"unexpected health answer {answer!r}")
-                    return time.perf_counter() - started
-                last_error = f"HTTP {response.status}: {body[:200]!r}"
-            except (OSError, http.client.HTTPException) as error:
-                last_error = repr(error)
-            finally:
-                conn.close()
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} not healthy after {timeout:.0f} s ({last_error}):\n"
-            f"{self.log_tail()}"
-        )
-
-    def stop(self) -> int | None:
-        """SIGTERM (graceful), then SIGKILL to the server's own process group."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        # Workers a master left behind (its session is ours alone).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self._log.close()
-        return self.process.returncode
-
-    def log_tail(self, lines: int = 20) -> str:
-        self._log.flush()
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join("    " + line for line in text[-lines:])
-
-
 # --- The load -----------------------------------------------------------------------
-
-
-@dataclass
-class LoadResult:
-    requests: int = 0
-    errors: int = 0
-    connects: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    first_error: str = ""
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def latency_ms(self, fraction: float) -> float:
-        """The nearest-rank percentile of the successful requests' latencies."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-        return ordered[rank - 1] * 1000
 
 
 def load(port: int, total: int, connections: int, time_limit: float) -> LoadResult:
@@ -192,62 +87,7 @@ def load(port: int, total: int, connections: int, time_limit: float) -> LoadResu
 
     Bounded twice: by the request count and by ``time_limit`` seconds.
     """
-    shares = [
-        total // connections + (i < total % connections) for i in range(connections)
-    ]
-    result = LoadResult()
-    lock = threading.Lock()
-    barrier = threading.Barrier(connections + 1)
-    deadline = [0.0]
-
-    def worker(count: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=10)
-        latencies: list[float] = []
-        errors = connects = 0
-        first_error = ""
-        barrier.wait()
-        try:
-            for _ in range(count):
-                if time.perf_counter() > deadline[0]:
-                    break
-                if conn.sock is None:
-                    connects += 1
-                started = time.perf_counter()
-                try:
-                    conn.request("GET", PATH)
-                    response = conn.getresponse()
-                    response.read()
-                    ok = response.status == 200
-                    if not ok and not first_error:
-                        first_error = f"HTTP {response.status}"
-                except (OSError, http.client.HTTPException) as error:
-                    ok = False
-                    first_error = first_error or repr(error)
-                    conn.close()
-                elapsed = time.perf_counter() - started
-                if ok:
-                    latencies.append(elapsed)
-                else:
-                    errors += 1
-        finally:
-            conn.close()
-            with lock:
-                result.latencies.extend(latencies)
-                result.errors += errors
-                result.connects += connects
-                result.first_error = result.first_error or first_error
-
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in shares]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    deadline[0] = started + time_limit
-    barrier.wait()
-    for thread in threads:
-        thread.join(time_limit + 30)
-    result.seconds = time.perf_counter() - started
-    result.requests = len(result.latencies)
-    return result
+    return http_load(port, Request("GET", PATH), total, connections, time_limit)
 
 
 # --- The run -----------------------------------------------------------------------
@@ -264,7 +104,7 @@ class Run:
 def measure(name: str, round_: int, args: argparse.Namespace, log_dir: Path) -> Run:
     port = free_port()
     command = server_command(name, port, args.workers, args.threads)
-    server = Server(name, port, command, log_dir)
+    server = Server(name, port, command, log_dir, stop_timeout=STOP_TIMEOUT_S)
     try:
         startup = server.wait_healthy(START_TIMEOUT_S)
         # Warm-up: every worker and thread loads Django and opens its connection.

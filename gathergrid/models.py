@@ -7,7 +7,11 @@ the user's id as a plain value: no foreign key leaves the tenant schema.
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Left
 from django.utils import timezone
+
+# Characters of a text value held in its index (see FieldEntry.Meta.indexes).
+TEXT_INDEX_PREFIX = 200
 
 
 class FieldDataType(models.TextChoices):
@@ -138,11 +142,13 @@ class FieldEntry(models.Model):
     filters and ordering on numbers, dates and booleans indexed and correct.
     """
 
+    # No single-column indexes: (entry_id, field_id) and the (field_id, value)
+    # indexes below serve every lookup by entry or by field.
     entry = models.ForeignKey(
-        Entry, on_delete=models.CASCADE, related_name="field_entries"
+        Entry, on_delete=models.CASCADE, related_name="field_entries", db_index=False
     )
     field = models.ForeignKey(
-        Field, on_delete=models.PROTECT, related_name="field_entries"
+        Field, on_delete=models.PROTECT, related_name="field_entries", db_index=False
     )
     # NULL is "no value", distinct from an entered empty string.
     entered_value = models.TextField(null=True, blank=True)  # noqa: DJ001
@@ -165,10 +171,28 @@ class FieldEntry(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["field", "entered_value"], name="fe_field_text"),
-            models.Index(fields=["field", "value_number"], name="fe_field_number"),
-            models.Index(fields=["field", "value_date"], name="fe_field_date"),
-            models.Index(fields=["field", "value_datetime"], name="fe_field_datetime"),
+            # A prefix: a btree entry cannot hold a long text (~2.7 KB); filters
+            # on text add the matching prefix condition to use it.
+            models.Index(
+                F("field"),
+                Left("entered_value", TEXT_INDEX_PREFIX),
+                name="fe_field_text_prefix",
+            ),
+            models.Index(
+                fields=["field", "value_number"],
+                name="fe_field_number",
+                condition=Q(value_number__isnull=False),
+            ),
+            models.Index(
+                fields=["field", "value_date"],
+                name="fe_field_date",
+                condition=Q(value_date__isnull=False),
+            ),
+            models.Index(
+                fields=["field", "value_datetime"],
+                name="fe_field_datetime",
+                condition=Q(value_datetime__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

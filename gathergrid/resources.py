@@ -8,7 +8,7 @@ compile to typed, indexed lookups in ``field_entries``.
 from typing import Any
 
 from gathergrid.errors import PostgrestError
-from gathergrid.models import Field, FieldDataType
+from gathergrid.models import TEXT_INDEX_PREFIX, Field, FieldDataType
 from gathergrid.rest.ast import Condition, Path
 from gathergrid.rest.planner import SqlBuilder
 from gathergrid.rest.registry import ColumnSpec, Relation, Resource, register
@@ -162,6 +162,15 @@ def _value_condition(b: SqlBuilder, column: str, cond: Condition, key: str) -> s
         column = "entered_value"
     expr = f"fe.{column}"
     sql_type = SHADOW_SQL_TYPE[column]
+    if op in COMPARISONS and column == "entered_value" and not cond.quantifier:
+        return _text_comparison(b, op, str(value))
+    if op == "in" and column == "entered_value" and value:
+        prefixes = ", ".join(b.param(v[:TEXT_INDEX_PREFIX]) for v in value)
+        items = ", ".join(b.param(v) for v in value)
+        return (
+            f"left(fe.entered_value, {TEXT_INDEX_PREFIX}) IN ({prefixes}) "
+            f"AND fe.entered_value IN ({items})"
+        )
     if op in COMPARISONS:
         if cond.quantifier:
             values = value if isinstance(value, tuple) else (value,)
@@ -206,6 +215,22 @@ def _value_condition(b: SqlBuilder, column: str, cond: Condition, key: str) -> s
         code="42883",
         status=400,
     )
+
+
+# A comparison of two texts implies the same comparison (or equality) of their
+# prefixes: that implied condition lets the (field_id, left(value)) index serve.
+PREFIX_IMPLIED = {"eq": "=", "gt": ">=", "gte": ">=", "lt": "<=", "lte": "<="}
+
+
+def _text_comparison(b: SqlBuilder, op: str, value: str) -> str:
+    sql = f"fe.entered_value {COMPARISONS[op]} {b.param(value)}"
+    if op in PREFIX_IMPLIED:
+        prefix = b.param(value[:TEXT_INDEX_PREFIX])
+        sql = (
+            f"left(fe.entered_value, {TEXT_INDEX_PREFIX}) {PREFIX_IMPLIED[op]} "
+            f"{prefix} AND {sql}"
+        )
+    return sql
 
 
 def entries_values_order(b: SqlBuilder, alias: str, path: Path) -> str:

@@ -144,6 +144,8 @@ class ModelWriter:
         ]
         if missing:
             raise invalid(missing[0], "is required", code="23502")
+        if upsert is None:
+            return self._copy_rows(full, columns)
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
         params: list[Any] = []
         for row in full:
@@ -173,6 +175,40 @@ class ModelWriter:
             ids=[row[0] for row in returned],
             inserted=sum(1 for row in returned if row[1]),
         )
+
+    def _copy_rows(
+        self, rows: list[dict[str, Any]], columns: list[str]
+    ) -> InsertResult:
+        """Plain inserts: ids drawn from the identity sequence, rows sent by COPY.
+
+        A multi-row INSERT of 10,000 values builds a megabytes-long statement
+        that both psycopg and PostgreSQL spend seconds on; COPY streams them.
+        """
+        json_columns = {
+            c for c in columns if isinstance(self.fields[c], models.JSONField)
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                "FROM generate_series(1, %s)",
+                [f'"{self.table}"', len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
+            copy_sql = f'COPY "{self.table}" ({quoted}) FROM STDIN'
+            # The raw cursor's errors become Django's (mapped like any other).
+            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+                for row_id, row in zip(ids, rows, strict=True):
+                    copy.write_row(
+                        [
+                            row_id,
+                            *(
+                                self._prep(c, row[c]) if c in json_columns else row[c]
+                                for c in columns
+                            ),
+                        ]
+                    )
+        return InsertResult(ids=ids, inserted=len(ids))
 
     def update_rows(self, ids: Sequence[int], values: dict[str, Any]) -> list[int]:
         if not ids:
@@ -364,8 +400,8 @@ def _history(
     before: Any = None,
     after: Any = None,
     at=None,
-) -> EntryHistory:
-    return EntryHistory(
+) -> dict[str, Any]:
+    return dict(
         entry_id=entry_id,
         field_id=field_id,
         action=action,
@@ -374,6 +410,20 @@ def _history(
         changed_by=ctx.user_id,
         changed_at=at or timezone.now(),
     )
+
+
+class HistoryWriter(ModelWriter):
+    model = EntryHistory
+
+
+_history_writer = HistoryWriter()
+
+
+def history_write(rows: Iterable[dict[str, Any]]) -> None:
+    """Record changes in entry_history (one COPY for the whole request)."""
+    rows = list(rows)
+    if rows:
+        _history_writer.insert_rows(rows, ctx=WriteContext(user_id=None))
 
 
 def _jsonable(value: Any) -> Any:
@@ -471,7 +521,7 @@ class FieldEntryWriter(ModelWriter):
                         at=now,
                     )
                 )
-        EntryHistory.objects.bulk_create(history)
+        history_write(history)
         return changed
 
     def delete(self, ids, *, ctx):
@@ -486,7 +536,7 @@ class FieldEntryWriter(ModelWriter):
                 )
         changed = self.update_rows([row.id for row in rows], {"active": False})
         now = timezone.now()
-        EntryHistory.objects.bulk_create(
+        history_write(
             _history(
                 row.entry_id,
                 HistoryAction.DEACTIVATE,
@@ -604,7 +654,7 @@ def values_write(
                 at=now,
             )
         )
-    EntryHistory.objects.bulk_create(history)
+    history_write(history)
     return result
 
 
@@ -691,7 +741,7 @@ class EntryWriter(ModelWriter):
         result = self.insert_rows(cleaned, ctx=ctx, upsert=upsert, given=given)
         ids = result.ids
         now = timezone.now()
-        EntryHistory.objects.bulk_create(
+        history_write(
             _history(
                 entry_id,
                 HistoryAction.CREATE,
@@ -708,7 +758,8 @@ class EntryWriter(ModelWriter):
             if values is None:
                 continue
             label = _row_label(index, len(rows))
-            given_fields = set()
+            given_fields: set[int] = set()
+            filled: set[int] = set()
             for value in values:
                 item = self.values_writer.clean(
                     {"entry_id": entry_id, **value}, index=label, ctx=ctx, creating=True
@@ -722,7 +773,7 @@ class EntryWriter(ModelWriter):
                 given_fields.add(item["field_id"])
                 if not is_empty(item.get("entered_value")):
                     value_rows.append(item)
-            filled = {v["field_id"] for v in value_rows if v["entry_id"] == entry_id}
+                    filled.add(item["field_id"])
             missing = [
                 f.name
                 for f in fields_by_thing[row["thing_id"]].values()
@@ -816,7 +867,7 @@ class EntryWriter(ModelWriter):
                     )
                 )
         changed = self.update_rows(ids, cleaned) if cleaned else list(ids)
-        EntryHistory.objects.bulk_create(history)
+        history_write(history)
         if by_name is not None:
             self._update_values(ids, rows, by_name, ctx=ctx)
             if not cleaned:
@@ -864,7 +915,7 @@ class EntryWriter(ModelWriter):
         )
         changed = self.update_rows(ids, {"active": False})
         now = timezone.now()
-        EntryHistory.objects.bulk_create(
+        history_write(
             _history(
                 entry_id,
                 HistoryAction.DEACTIVATE,
