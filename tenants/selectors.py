@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
+from django_tenants.utils import quote_schema_name
 
 from tenants.models import KeyKind, Membership, TenantKey, hash_secret
 
@@ -39,6 +41,7 @@ class RestAccess:
 # Schema-qualified: it runs with the search_path already set to the tenant.
 _REST_ACCESS_SQL = """
 SELECT
+  {search_path}
   (SELECT k.tenant_id FROM public.tenants_tenantkey k
     WHERE k.key_hash = %(key_hash)s AND k.kind = %(kind)s AND k.revoked_at IS NULL),
   EXISTS (SELECT 1 FROM public.tenants_authsession s
@@ -52,18 +55,40 @@ SELECT
 
 
 def rest_access_get(*, raw_key: str, user_id: str, session_id: str) -> RestAccess:
-    """The API key's tenant, the session's state and the user's memberships."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _REST_ACCESS_SQL,
-            {
-                "key_hash": hash_secret(raw_key),
-                "kind": KeyKind.API,
-                "session_id": session_id,
-                "user_id": user_id,
-            },
-        )
-        key_tenant_id, session_active, memberships = cursor.fetchone()
+    """The API key's tenant, the session's state and the user's memberships.
+
+    When the connection's search_path is due to change (the middleware has
+    pointed it at the requested tenant), the change rides in this statement
+    (``set_config``) instead of costing a ``SET`` round trip of its own; the
+    schema names are the ones django-tenants validated and would have set.
+    """
+    params = {
+        "key_hash": hash_secret(raw_key),
+        "kind": KeyKind.API,
+        "session_id": session_id,
+        "user_id": user_id,
+    }
+    carry = (
+        settings.TENANT_LIMIT_SET_CALLS
+        and connection.search_path_set_schemas is None
+        and connection.connection is not None
+    )
+    search_path = ""
+    if carry:
+        schemas = connection._get_cursor_search_paths()
+        params["search_path"] = ",".join(quote_schema_name(s) for s in schemas)
+        search_path = "set_config('search_path', %(search_path)s, false),"
+        # Tell django-tenants the path is set, so the cursor issues no SET.
+        connection.search_path_set_schemas = schemas
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_REST_ACCESS_SQL.format(search_path=search_path), params)
+            row = cursor.fetchone()
+    except Exception:
+        if carry:
+            connection.search_path_set_schemas = None
+        raise
+    key_tenant_id, session_active, memberships = row[-3:]
     return RestAccess(
         key_tenant_id=key_tenant_id,
         session_active=bool(session_active),

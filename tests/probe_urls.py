@@ -18,9 +18,13 @@ def probe(request):
         raise RuntimeError("probe exploded")
     if request.method == "POST":
         Thing.objects.create(name=json.loads(request.body)["name"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('search_path')")
+        search_path = cursor.fetchone()[0]
     return JsonResponse(
         {
             "schema": connection.schema_name,
+            "search_path": search_path,
             "tenant": request.tenant.schema_name,
             "role": request.rest_auth.role,
             "things": sorted(Thing.objects.values_list("name", flat=True)),
