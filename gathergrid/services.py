@@ -261,32 +261,26 @@ class ModelWriter:
         """Domain rules for a delete of rows ``ids`` (subclasses)."""
 
 
-class ThingWriter(ModelWriter):
+class NamedWriter(ModelWriter):
+    """A model whose rows need a non-blank ``name`` (stored stripped)."""
+
+    def clean(self, row, *, index, ctx, creating):
+        cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
+        if "name" in cleaned:
+            cleaned["name"] = cleaned["name"].strip()
+            if not cleaned["name"]:
+                raise invalid("name", "may not be blank", row=index)
+        elif creating:
+            raise invalid("name", "is required", row=index, code="23502")
+        return cleaned
+
+
+class ThingWriter(NamedWriter):
     model = Thing
 
-    def clean(self, row, *, index, ctx, creating):
-        cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
-        if "name" in cleaned:
-            cleaned["name"] = cleaned["name"].strip()
-            if not cleaned["name"]:
-                raise invalid("name", "may not be blank", row=index)
-        elif creating:
-            raise invalid("name", "is required", row=index, code="23502")
-        return cleaned
 
-
-class ClassificationItemWriter(ModelWriter):
+class ClassificationItemWriter(NamedWriter):
     model = ClassificationItem
-
-    def clean(self, row, *, index, ctx, creating):
-        cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
-        if "name" in cleaned:
-            cleaned["name"] = cleaned["name"].strip()
-            if not cleaned["name"]:
-                raise invalid("name", "may not be blank", row=index)
-        elif creating:
-            raise invalid("name", "is required", row=index, code="23502")
-        return cleaned
 
     def check_update(self, ids, values):
         parent = values.get("parent_id")

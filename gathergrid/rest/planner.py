@@ -339,13 +339,7 @@ def select_list(
                 if not spec.virtual_json
             )
         elif isinstance(item, Column):
-            if (
-                item.path.json_path
-                and resolve_column(resource, item.path.column).virtual_json
-            ):
-                expr, _ = path_sql_virtual(b, resource, alias, item.path)
-            else:
-                expr, _ = path_sql(b, resource, alias, item.path)
+            expr, _ = path_sql(b, resource, alias, item.path)
             if item.cast:
                 cast = item.cast.strip().lower()
                 if cast not in CASTABLE_TYPES:
@@ -357,18 +351,6 @@ def select_list(
         else:
             columns.extend(embed_columns(b, resource, alias, item, query, path))
     return columns
-
-
-def path_sql_virtual(
-    b: SqlBuilder, resource: Resource, alias: str, path: Path
-) -> tuple[str, str]:
-    """`values->>Status` in a select list: the virtual JSON column, then the path."""
-    spec = resolve_column(resource, path.column)
-    expr = spec.sql(alias)
-    for step in path.json_path:
-        arrow = "->>" if step.as_text else "->"
-        expr = f"({expr} {arrow} {b.param(step.key)}::text)"
-    return expr, "text" if path.json_path[-1].as_text else "jsonb"
 
 
 def embed_columns(

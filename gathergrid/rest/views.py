@@ -307,18 +307,21 @@ def require_writer(request: HttpRequest, resource: Resource) -> None:
         )
 
 
+def unknown_column(resource: Resource, name: str) -> PostgrestError:
+    return PostgrestError(
+        f"Could not find the '{name}' column of '{resource.name}' in the schema cache",
+        code="PGRST204",
+        status=400,
+    )
+
+
 def body_columns(resource: Resource, row: dict[str, Any], *, for_update: bool) -> None:
     for key in row:
         spec = resource.column(key)
         if spec is None and key in resource.nested_inputs:
             continue
         if spec is None:
-            raise PostgrestError(
-                f"Could not find the '{key}' column of '{resource.name}' in the "
-                "schema cache",
-                code="PGRST204",
-                status=400,
-            )
+            raise unknown_column(resource, key)
         if spec.readonly:
             raise PostgrestError(
                 f'column "{key}" can only be updated to DEFAULT',
@@ -346,13 +349,8 @@ def insert_rows(resource: Resource, body: Any, query: Query) -> list[dict[str, A
         )
     if query.columns is not None:
         for name in query.columns:
-            if resource.column(name) is None:
-                raise PostgrestError(
-                    f"Could not find the '{name}' column of '{resource.name}' in the "
-                    "schema cache",
-                    code="PGRST204",
-                    status=400,
-                )
+            if resource.column(name) is None and name not in resource.nested_inputs:
+                raise unknown_column(resource, name)
         allowed = set(query.columns)
         rows = [{k: v for k, v in row.items() if k in allowed} for row in rows]
     elif len(rows) > 1:
