@@ -106,10 +106,12 @@ def _template_statements(cursor) -> tuple[str, ...]:
     ]
     # Indexes that back no constraint (those came with their constraint).
     # pg_get_indexdef and pg_get_triggerdef always qualify the table: drop the
-    # template's name so that the statements apply to the new schema.
+    # template's name so that the statements apply to the new schema. An index
+    # of a partitioned table is created without ONLY, so that it cascades to
+    # the partitions (whose own indexes are therefore not listed).
     cursor.execute(
         "SELECT replace(replace(pg_get_indexdef(i.indexrelid), "
-        "' ON ONLY ' || quote_ident(%(schema)s) || '.', ' ON ONLY '), "
+        "' ON ONLY ' || quote_ident(%(schema)s) || '.', ' ON '), "
         "' ON ' || quote_ident(%(schema)s) || '.', ' ON ') FROM pg_index i "
         "JOIN pg_class ic ON ic.oid = i.indexrelid "
         "WHERE ic.relnamespace = %(namespace)s AND NOT ic.relispartition "

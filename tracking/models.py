@@ -1,0 +1,204 @@
+"""The tracking store, one copy per tenant schema.
+
+External ids are the customer's own (from their SDK calls); internal ids are
+ours. ``events`` is partitioned by event time (a default partition from the
+start; monthly partitions can be attached as a tenant grows) and has no
+foreign keys, so it can take hundreds of millions of rows per tenant.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Organization(models.Model):
+    external_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=500, blank=True, default="")
+    traits = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "organizations"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class Account(models.Model):
+    external_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=500, blank=True, default="")
+    traits = models.JSONField(default=dict, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="accounts",
+    )
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "accounts"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class CustomerUser(models.Model):
+    """An end user of a tenant's customer (not a Gather Grid user)."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=500, blank=True, default="")
+    first_name = models.CharField(max_length=255, blank=True, default="")
+    last_name = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=320, blank=True, default="", db_index=True)
+    traits = models.JSONField(default=dict, blank=True)
+    accounts = models.ManyToManyField(
+        Account, through="AccountUser", related_name="users", blank=True
+    )
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "users"
+        ordering = ["id"]
+        verbose_name = "customer user"
+
+    def __str__(self) -> str:
+        return self.email or self.external_id
+
+
+class AccountUser(models.Model):
+    user = models.ForeignKey(CustomerUser, on_delete=models.CASCADE)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "account_users"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account"], name="account_users_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.account_id}"
+
+
+class Event(models.Model):
+    """A tracked event. The table is created by migration SQL (partitioned)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    event_time = models.DateTimeField()
+    received_at = models.DateTimeField()
+    name = models.CharField(max_length=500)
+    properties = models.JSONField(default=dict)
+    context = models.JSONField(default=dict)
+    user_id = models.BigIntegerField(null=True)
+    account_id = models.BigIntegerField(null=True)
+    anonymous_id = models.CharField(max_length=255, null=True)  # noqa: DJ001
+    message_id = models.CharField(max_length=255)
+    source = models.CharField(max_length=20)
+
+    class Meta:
+        db_table = "events"
+        managed = False
+        ordering = ["event_time", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.event_time}"
+
+
+class MessageReceipt(models.Model):
+    """Every message ever accepted, by a hash of its source and message id.
+
+    Dedupe has no time window: a retried batch is recognised however late.
+    """
+
+    key = models.UUIDField(primary_key=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "message_receipts"
+
+    def __str__(self) -> str:
+        return str(self.key)
+
+
+class Feedback(models.Model):
+    feature_id = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        CustomerUser, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    score = models.SmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True, default="")
+    question = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "feedback"
+        ordering = ["id"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
+                name="feedback_score_1_to_5",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature_id}: {self.score}"
+
+
+class CustomObject(models.Model):
+    """A custom object type (Vitally's customObjectId)."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "custom_objects"
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class CustomObjectInstance(models.Model):
+    custom_object = models.ForeignKey(
+        CustomObject, on_delete=models.CASCADE, related_name="instances"
+    )
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=500, blank=True, default="")
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    traits = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "custom_object_instances"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_object", "external_id"],
+                name="custom_object_instances_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
