@@ -1,0 +1,1 @@
+"""Vendor dialect adapters: a vendor payload in, canonical messages out."""

@@ -1,0 +1,644 @@
+"""The Segment HTTP Tracking API dialect: payloads in, canonical messages out.
+
+Segment's, RudderStack's and Dreamdata's SDKs speak it: ``POST /v1/batch``
+(``{"batch": [...], "context"?, "integrations"?, "sentAt"?, "writeKey"?}``)
+and ``POST /v1/identify|track|page|screen|group|alias`` (one message, the path
+decides its type). Pure functions: no database, no HTTP. Every field is checked
+before anything is returned, and every bad field is named in one
+:class:`DialectError` (paths like ``batch[2].userId``); for any JSON value the
+translate functions return messages or raise that error, never anything else.
+
+Mapping (``source="segment"``):
+
+- ``identify`` -> ``USER``: ``traits`` (over RudderStack's ``context.traits``,
+  where its SDK puts them), ``context.groupId`` -> ``account_id``.
+- ``group`` -> ``ACCOUNT``: ``account_id=groupId``, ``traits``, and the caller's
+  ``userId``/``anonymousId`` (the user joins the account).
+- ``track`` -> ``EVENT`` named ``event``; ``page`` -> ``EVENT`` ``page.viewed``
+  and ``screen`` -> ``EVENT`` ``screen.viewed``, with the call's ``name`` and
+  ``category`` kept in ``properties`` under those keys (they win over
+  same-named properties). ``context.groupId`` -> ``account_id``.
+- ``alias`` -> ``ALIAS``: ``user_id=userId``, ``previous_id=previousId``.
+- ``context.active`` exactly ``false`` -> ``active=False`` (last-seen untouched).
+
+Decisions where the spec is silent or loose:
+
+- An empty ``batch`` is accepted and yields no messages: Segment answers 200
+  to any well-formed request within the limits, and there is nothing to write.
+- ``type`` is matched case-insensitively (``"Track"`` is a track). For the
+  single-message paths the path decides and a ``type`` in the body is ignored.
+- Batch ``context`` and ``integrations`` merge *shallowly* into each message's
+  own: top-level keys only, the message's keys win (a message's
+  ``context.library`` replaces the batch's whole ``context.library``).
+- ``integrations`` (destination routing, meaningless here) is checked, merged,
+  and kept on the message as ``context["integrations"]`` only when non-empty
+  and the context has no key of that name.
+- Ids (``userId``, ``anonymousId``, ``groupId``, ``previousId``,
+  ``messageId``, ``context.groupId``) may be strings or numbers: integral
+  numbers become their integer text (``123`` and ``123.0`` -> ``"123"``),
+  others their shortest repr (``1.5`` -> ``"1.5"``); booleans are rejected.
+  JSON null and ``""`` both mean "not given". At most 255 characters (the
+  store's column width), event names at most 500.
+- Timestamps are ISO 8601 date-times: ``Z`` or an offset, naive means UTC; a
+  date alone means midnight UTC; one-digit months, days and hours are accepted
+  (Segment's own batch example sends ``2015-2-02T00:30:08.276Z``); fractions
+  beyond microseconds are truncated. Numbers are rejected. The occurrence
+  time is ``originalTimestamp`` if given, else ``timestamp``; when a
+  ``sentAt`` is known (the message's own, else the batch's) it is corrected to
+  ``received_at - (sentAt - original)``; without a ``sentAt`` it is taken as
+  given; without either timestamp it is ``received_at``.
+- Without a ``messageId`` the id is ``"hash:" + sha256`` of the message as it
+  means: the message's fields (nulls dropped, ``sentAt`` and ``writeKey``
+  dropped, as a client retry changes ``sentAt``), its type, and its merged
+  context and integrations, as sorted compact JSON. So a retried message
+  dedupes, and the same message sent to ``/v1/track`` or in a batch has one id;
+  two identical messages without id or timestamp are taken to be one.
+- Size of one message: its compact JSON re-serialisation in UTF-8 (non-ASCII
+  text counted as UTF-8 bytes, not ``\\uXXXX`` escapes, so nothing that
+  analytics-node or analytics-python accepts is refused), at most
+  ``MESSAGE_LIMIT`` bytes; for a single-message path the whole body counts.
+  The whole batch's raw size is the view's check (:func:`check_batch_size`).
+- Beyond the spec, values the store cannot hold are refused with their path
+  rather than failing at write time: strings with NUL characters or unpaired
+  surrogates, NaN/Infinity, integers too long to print, nesting deeper than
+  ``MAX_DEPTH`` levels.
+"""
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from tracking.messages import PAGE_VIEWED, DialectError, FieldError, Kind, Message
+
+MESSAGE_LIMIT = 32 * 1024  # bytes of one message's JSON
+BATCH_LIMIT = 500 * 1024  # bytes of the whole (decompressed) batch body
+MAX_DEPTH = 100  # levels of nesting in one message (the message itself is 1)
+ID_MAX_LENGTH = 255
+EVENT_MAX_LENGTH = 500
+
+SOURCE = "segment"
+SCREEN_VIEWED = "screen.viewed"
+TYPES = ("identify", "track", "page", "screen", "group", "alias")
+_TYPES_TEXT = ", ".join(TYPES)
+_NEEDS_ID = frozenset({"identify", "track", "page", "screen", "group"})
+_NOT_HASHED = frozenset({"sentAt", "writeKey", "messageId"})
+
+_INVALID: Any = object()  # a field that failed its check (already reported)
+
+
+# -- public API ---------------------------------------------------------------
+
+
+def write_key(body: Any) -> str | None:
+    """The ``writeKey`` of a batch or single body, if a non-empty string."""
+    if isinstance(body, dict):
+        key = body.get("writeKey")
+        if isinstance(key, str) and key:
+            return key
+    return None
+
+
+def check_batch_size(raw_length: int) -> None:
+    """Refuse a (decompressed) request body over ``BATCH_LIMIT`` bytes."""
+    if raw_length > BATCH_LIMIT:
+        raise DialectError(
+            [
+                FieldError(
+                    "batch",
+                    f"the request body is larger than 500 KB ({raw_length} bytes; "
+                    f"the limit is {BATCH_LIMIT})",
+                )
+            ],
+            status=400,
+        )
+
+
+def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
+    """``POST /v1/batch``: every message of ``body["batch"]``, or every bad field."""
+    received_at = _utc(received_at)
+    if not isinstance(body, dict):
+        problem = f"must be an object with a batch list, not {_name(body)}"
+        raise DialectError([FieldError("body", problem)])
+    errors = _Errors()
+    batch = body.get("batch")
+    if not isinstance(batch, list):
+        if batch is None:
+            errors.add("batch", "is required: a list of messages")
+        else:
+            errors.add("batch", f"must be a list of messages, not {_name(batch)}")
+        batch = []
+    shared = _shared(body, errors)
+    messages = [
+        _message(item, f"batch[{index}]", None, shared, received_at, errors)
+        for index, item in enumerate(batch)
+    ]
+    errors.raise_if_any()
+    return [message for message in messages if message is not None]
+
+
+def translate_single(kind: str, body: Any, *, received_at: datetime) -> list[Message]:
+    """``POST /v1/<kind>``: the one message of ``body``, or every bad field.
+
+    ``kind`` (the path's last segment, any case) decides the type; an unknown
+    one is a 400 naming ``type``.
+    """
+    received_at = _utc(received_at)
+    call = kind.lower() if isinstance(kind, str) else None
+    if call not in TYPES:
+        raise DialectError(
+            [
+                FieldError(
+                    "type",
+                    f"unknown call {json.dumps(str(kind)[:40])}: "
+                    f"expected one of {_TYPES_TEXT}",
+                )
+            ]
+        )
+    errors = _Errors()
+    message = _message(body, "", call, _NOTHING_SHARED, received_at, errors)
+    errors.raise_if_any()
+    return [message] if message is not None else []
+
+
+# -- errors and paths -----------------------------------------------------------
+
+
+class _Errors:
+    """Every bad field, in order, each once."""
+
+    def __init__(self) -> None:
+        self._found: dict[FieldError, None] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self._found.setdefault(FieldError(path, message))
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def raise_if_any(self) -> None:
+        if self._found:
+            raise DialectError(list(self._found))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
+
+
+def _child(path: str, key: str) -> str:
+    """``batch[0]`` + ``userId`` -> ``batch[0].userId``; odd keys in brackets."""
+    if _IDENTIFIER.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _name(value: Any) -> str:
+    """The JSON type of a value, for error messages (values are not echoed)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a non-JSON value"
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+# -- whole-message checks: size, depth, storable text and numbers ---------------
+
+
+def _inspect(value: Any, path: str, errors: _Errors, *, limit: int | None) -> None:
+    """Size (compact UTF-8 JSON) and storability of one message or object.
+
+    One ``json.dumps`` does the common case; the value is walked only when
+    the text hints at a problem (a NUL, a surrogate, many brackets, a failure).
+    """
+    where = path or "body"
+    try:
+        text = json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError, RecursionError):
+        text = None
+    if text is None:
+        before = len(errors)
+        _scan(value, path, errors)
+        if len(errors) == before:
+            errors.add(where, "is not serialisable as JSON")
+        return
+    suspicious = "\\u0000" in text or text.count("{") + text.count("[") > MAX_DEPTH
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        suspicious = True
+        size = len(text.encode("utf-8", "surrogatepass"))
+    if limit is not None and size > limit:
+        what = "message" if path else "the message"
+        errors.add(
+            where,
+            f"{what} is larger than 32 KB ({size} bytes of JSON; the limit is {limit})",
+        )
+    if suspicious:
+        _scan(value, path, errors)
+
+
+def _scan(value: Any, path: str, errors: _Errors) -> None:
+    """Walk a value (no recursion) naming what the store could not hold."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            _scan_text(item, where or "body", "text", errors)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            try:
+                str(item)
+            except ValueError:
+                errors.add(where or "body", "is a number with too many digits")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                errors.add(where or "body", "must be a finite number")
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                errors.add(
+                    where or "body", f"is nested more than {MAX_DEPTH} levels deep"
+                )
+                continue
+            children: list[tuple[Any, str, int]] = []
+            if isinstance(item, list):
+                for index, child in enumerate(item):
+                    children.append((child, f"{where}[{index}]", depth + 1))
+            else:
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        errors.add(where or "body", "has a key that is not a string")
+                        continue
+                    child_path = _child(where, key)
+                    _scan_text(key, child_path, "key", errors)
+                    children.append((child, child_path, depth + 1))
+            stack.extend(reversed(children))
+        else:
+            errors.add(where or "body", "is not a JSON value")
+
+
+def _scan_text(text: str, where: str, what: str, errors: _Errors) -> None:
+    if "\x00" in text:
+        errors.add(where, f"{what} contains a NUL character (\\u0000)")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        errors.add(where, f"{what} contains an unpaired surrogate (invalid Unicode)")
+
+
+# -- fields ---------------------------------------------------------------------
+
+
+def _id(value: Any, path: str, errors: _Errors) -> Any:
+    """A string or number as text; None when null or empty; _INVALID if bad."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        errors.add(path, "must be a string or a number, not a boolean")
+        return _INVALID
+    elif isinstance(value, int):
+        try:
+            text = str(value)
+        except ValueError:
+            errors.add(path, "is a number with too many digits")
+            return _INVALID
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            errors.add(path, "must be a finite number")
+            return _INVALID
+        text = str(int(value)) if value.is_integer() else repr(value)
+    else:
+        errors.add(path, f"must be a string or a number, not {_name(value)}")
+        return _INVALID
+    if len(text) > ID_MAX_LENGTH:
+        errors.add(path, f"is longer than {ID_MAX_LENGTH} characters")
+        return _INVALID
+    return text or None
+
+
+def _object(value: Any, path: str, errors: _Errors) -> Any:
+    """An object; ``{}`` when absent or null; _INVALID if anything else."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    errors.add(path, f"must be an object, not {_name(value)}")
+    return _INVALID
+
+
+def _text(value: Any, path: str, errors: _Errors) -> Any:
+    """An optional string (null = absent); _INVALID if anything else."""
+    if value is None or isinstance(value, str):
+        return value
+    errors.add(path, f"must be a string, not {_name(value)}")
+    return _INVALID
+
+
+_ISO_8601 = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?",
+    re.ASCII,
+)
+
+
+def _parse_time(text: str) -> datetime | None:
+    match = _ISO_8601.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _, sign, oh, om = match.groups()
+    offset = timedelta(0)
+    if sign:
+        if int(om or 0) > 59:
+            return None
+        offset = timedelta(hours=int(oh), minutes=int(om or 0))
+        if sign == "-":
+            offset = -offset
+    try:
+        at = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "")[:6].ljust(6, "0")),
+            tzinfo=timezone(offset),
+        )
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _time(value: Any, path: str, errors: _Errors) -> Any:
+    """An ISO 8601 string as aware UTC; None when null; _INVALID if bad."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
+        return _INVALID
+    at = _parse_time(value)
+    if at is None:
+        errors.add(
+            path,
+            f"{_quote(value)} is not an ISO 8601 date-time "
+            "(like 2012-12-02T00:30:08.276Z)",
+        )
+        return _INVALID
+    return at
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+# -- batch-level fields ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What a batch gives every message: context, integrations and sentAt."""
+
+    context: dict[str, Any]
+    integrations: dict[str, Any]
+    sent_at: datetime | None
+    group_id: str | None  # the batch context's groupId, checked once
+    traits: dict[str, Any]  # the batch context's traits, checked once
+
+
+_NOTHING_SHARED = _Shared({}, {}, None, None, {})
+
+
+def _context_fields(context: dict[str, Any], path: str, errors: _Errors):
+    """``context.groupId`` (an id) and ``context.traits`` (an object)."""
+    group_id = _id(context.get("groupId"), f"{path}.groupId", errors)
+    traits = _object(context.get("traits"), f"{path}.traits", errors)
+    return group_id, traits
+
+
+def _shared(body: dict[str, Any], errors: _Errors) -> _Shared:
+    context = _object(body.get("context"), "context", errors)
+    integrations = _object(body.get("integrations"), "integrations", errors)
+    sent_at = _time(body.get("sentAt"), "sentAt", errors)
+    group_id, traits = None, {}
+    if context is not _INVALID:
+        _inspect(context, "context", errors, limit=None)
+        group_id, traits = _context_fields(context, "context", errors)
+    if integrations is not _INVALID:
+        _inspect(integrations, "integrations", errors, limit=None)
+
+    def valid(value: Any, default: Any) -> Any:
+        return default if value is _INVALID else value
+
+    return _Shared(
+        context=valid(context, {}),
+        integrations=valid(integrations, {}),
+        sent_at=valid(sent_at, None),
+        group_id=valid(group_id, None),
+        traits=valid(traits, {}),
+    )
+
+
+# -- one message ----------------------------------------------------------------
+
+
+def _message(
+    item: Any,
+    path: str,
+    call: str | None,
+    shared: _Shared,
+    received_at: datetime,
+    errors: _Errors,
+) -> Message | None:
+    """One message (``call`` given for the single paths), or None if reported."""
+    before = len(errors)
+    if not isinstance(item, dict):
+        errors.add(path or "body", f"must be an object (a message), not {_name(item)}")
+        return None
+    _inspect(item, path, errors, limit=MESSAGE_LIMIT)
+
+    def at(key: str) -> str:  # the path of one of this message's own fields
+        return f"{path}.{key}" if path else key
+
+    if call is None:
+        call = _type(item.get("type"), at("type"), errors)
+    user_id = _id(item.get("userId"), at("userId"), errors)
+    anonymous_id = _id(item.get("anonymousId"), at("anonymousId"), errors)
+    message_id = _id(item.get("messageId"), at("messageId"), errors)
+    own_context = _object(item.get("context"), at("context"), errors)
+    own_integrations = _object(item.get("integrations"), at("integrations"), errors)
+    traits = _object(item.get("traits"), at("traits"), errors)
+    properties = _object(item.get("properties"), at("properties"), errors)
+    timestamp = _time(item.get("timestamp"), at("timestamp"), errors)
+    original = _time(item.get("originalTimestamp"), at("originalTimestamp"), errors)
+    sent_at = _time(item.get("sentAt"), at("sentAt"), errors)
+
+    context: dict[str, Any] = dict(shared.context)
+    group_id, context_traits = shared.group_id, shared.traits
+    if own_context is not _INVALID:
+        context.update(own_context)
+        own_group_id, own_traits = _context_fields(own_context, at("context"), errors)
+        if "groupId" in own_context:
+            group_id = own_group_id
+        if "traits" in own_context:
+            context_traits = own_traits
+    integrations: dict[str, Any] = dict(shared.integrations)
+    if own_integrations is not _INVALID:
+        integrations.update(own_integrations)
+
+    if call in _NEEDS_ID and user_id is None and anonymous_id is None:
+        errors.add(at("userId"), "userId or anonymousId is required")
+    event = name = category = account_id = previous_id = None
+    if call == "track":
+        event = _event(item.get("event"), at("event"), errors)
+    elif call in ("page", "screen"):
+        name = _text(item.get("name"), at("name"), errors)
+        category = _text(item.get("category"), at("category"), errors)
+    elif call == "group":
+        account_id = _id(item.get("groupId"), at("groupId"), errors)
+        if account_id is None:
+            errors.add(at("groupId"), "is required for group")
+    elif call == "alias":
+        if user_id is None:
+            errors.add(at("userId"), "is required for alias")
+        previous_id = _id(item.get("previousId"), at("previousId"), errors)
+        if previous_id is None:
+            errors.add(at("previousId"), "is required for alias")
+
+    happened_at = _occurred(
+        original if original is not None else timestamp,
+        at("originalTimestamp") if original is not None else at("timestamp"),
+        sent_at if sent_at is not None else shared.sent_at,
+        received_at,
+        errors,
+    )
+    if len(errors) > before or call is None:
+        return None
+
+    if not message_id:
+        message_id = _hash_id(item, call, context, integrations)
+    if integrations and "integrations" not in context:
+        context["integrations"] = integrations
+    common: dict[str, Any] = {
+        "source": SOURCE,
+        "message_id": message_id,
+        "timestamp": happened_at,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "context": context,
+        "active": context.get("active") is not False,
+    }
+    if call == "identify":
+        return Message(
+            kind=Kind.USER,
+            account_id=group_id,
+            traits={**context_traits, **traits},
+            **common,
+        )
+    if call == "group":
+        return Message(
+            kind=Kind.ACCOUNT, account_id=account_id, traits=dict(traits), **common
+        )
+    if call == "alias":
+        return Message(kind=Kind.ALIAS, previous_id=previous_id, **common)
+    if call in ("page", "screen"):
+        properties = dict(properties)
+        if name is not None:
+            properties["name"] = name
+        if category is not None:
+            properties["category"] = category
+        event = PAGE_VIEWED if call == "page" else SCREEN_VIEWED
+    return Message(
+        kind=Kind.EVENT,
+        event=event,
+        properties=dict(properties),
+        account_id=group_id,
+        **common,
+    )
+
+
+def _type(value: Any, path: str, errors: _Errors) -> str | None:
+    if value is None:
+        errors.add(path, f"is required: one of {_TYPES_TEXT}")
+        return None
+    if not isinstance(value, str):
+        errors.add(path, f"must be a string, one of {_TYPES_TEXT}; not {_name(value)}")
+        return None
+    if value.lower() not in TYPES:
+        errors.add(path, f"unknown type {_quote(value)}: expected one of {_TYPES_TEXT}")
+        return None
+    return value.lower()
+
+
+def _event(value: Any, path: str, errors: _Errors) -> str | None:
+    if value is None or value == "":
+        errors.add(path, "is required for track: the event's name")
+    elif not isinstance(value, str):
+        errors.add(path, f"must be a string (the event's name), not {_name(value)}")
+    elif len(value) > EVENT_MAX_LENGTH:
+        errors.add(path, f"is longer than {EVENT_MAX_LENGTH} characters")
+    else:
+        return value
+    return None
+
+
+def _occurred(
+    original: Any,
+    original_path: str,
+    sent_at: Any,
+    received_at: datetime,
+    errors: _Errors,
+) -> datetime:
+    """``received_at - (sent_at - original)``, clock skew corrected."""
+    if original is _INVALID or sent_at is _INVALID:
+        return received_at  # already reported
+    if original is None:
+        return received_at
+    if sent_at is None:
+        return original
+    try:
+        return received_at - (sent_at - original)
+    except OverflowError:
+        errors.add(original_path, "is out of range once corrected by sentAt")
+        return received_at
+
+
+def _hash_id(
+    item: dict[str, Any],
+    call: str,
+    context: dict[str, Any],
+    integrations: dict[str, Any],
+) -> str:
+    """A stable id for a message without one: sha256 of what it means."""
+    canonical = {
+        key: value
+        for key, value in item.items()
+        if value is not None and key not in _NOT_HASHED
+    }
+    canonical["type"] = call
+    canonical.pop("context", None)
+    canonical.pop("integrations", None)
+    if context:
+        canonical["context"] = context
+    if integrations:
+        canonical["integrations"] = integrations
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return "hash:" + hashlib.sha256(text.encode()).hexdigest()
