@@ -1,26 +1,22 @@
-"""Tracking endpoints: each dialect's path, credential, limits and answers.
+"""What every tracking endpoint shares: body reading (gzip, size limit), JSON,
+Basic auth, the key check, and the hand-over to the one writer.
 
-Views only read the request (credential, body, encoding), hand the payload to
-the dialect's adapter, and give the canonical messages to the one writer.
+Each dialect's endpoints (``tracking/endpoints/<vendor>.py``) only read the
+request, hand the payload to the dialect's adapter, and pass the canonical
+messages to :func:`ingest_or_error`; each module exposes ``urlpatterns``.
 """
 
 import base64
 import gzip
 import json
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.http import HttpRequest
 
 from gathergrid.errors import IngestError
-from tenants.middleware import request_bearer, tenant_from_key
 from tenants.models import KeyKind
-from tracking.dialects import segment
 from tracking.ingest import messages_ingest
 from tracking.messages import DialectError, Message
 
@@ -95,49 +91,3 @@ def ingest_or_error(messages: list[Message], *, received_at) -> None:
             status=503,
             headers={"Retry-After": "2"},
         ) from None
-
-
-# --- Segment HTTP Tracking API (Dreamdata, RudderStack, Segment SDKs) ----------------
-
-
-def segment_endpoint(translate: Callable[[Any, Any], list[Message]]):
-    @csrf_exempt
-    @require_POST
-    def view(request: HttpRequest, **kwargs) -> JsonResponse:
-        received_at = timezone.now()
-        raw = read_body(request, limit=segment.BATCH_LIMIT)
-        body = parse_json(raw)
-        key = (
-            segment.write_key(body)
-            or basic_auth_username(request)
-            or request_bearer(request)
-        )
-        if not key:
-            raise IngestError(
-                "No write key: send it as the Basic auth username, a Bearer token "
-                "or `writeKey` in the body.",
-                code="missing_write_key",
-                status=401,
-            )
-        if tenant_from_key(key, kinds=ANY_KEY) is None:
-            raise IngestError(
-                "Invalid write key.", code="invalid_write_key", status=401
-            )
-        try:
-            messages = translate(body, received_at, **kwargs)
-        except DialectError as error:
-            raise dialect_error(error) from None
-        ingest_or_error(messages, received_at=received_at)
-        return JsonResponse({"success": True})
-
-    return view
-
-
-segment_batch = segment_endpoint(
-    lambda body, received_at: segment.translate_batch(body, received_at=received_at)
-)
-segment_single = segment_endpoint(
-    lambda body, received_at, kind: segment.translate_single(
-        kind, body, received_at=received_at
-    )
-)

@@ -1,0 +1,1 @@
+"""Tracking endpoints, one module per dialect (each with its ``urlpatterns``)."""
