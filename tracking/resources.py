@@ -1,0 +1,211 @@
+"""The tracking store as read-only REST resources (``/rest/v1/accounts`` ...).
+
+Writes go through the tracking endpoints (one writer, exactly once); through
+``/rest/v1`` these tables are read with the full PostgREST grammar.
+"""
+
+from gathergrid.rest.registry import ColumnSpec, Relation, Resource, register
+
+
+def _columns(*specs: tuple[str, str]) -> dict[str, ColumnSpec]:
+    return {name: ColumnSpec(name, pg_type, readonly=True) for name, pg_type in specs}
+
+
+TIMESTAMPTZ = "timestamp with time zone"
+SEEN = (("first_seen_at", TIMESTAMPTZ), ("last_seen_at", TIMESTAMPTZ))
+STAMPS = (("created_at", TIMESTAMPTZ), ("updated_at", TIMESTAMPTZ))
+
+register(
+    Resource(
+        name="organizations",
+        table="organizations",
+        description="Organizations (groups of accounts).",
+        columns=_columns(
+            ("id", "bigint"),
+            ("external_id", "text"),
+            ("name", "text"),
+            ("traits", "jsonb"),
+            *SEEN,
+            *STAMPS,
+        ),
+        relations={
+            "accounts": Relation(
+                "accounts", "accounts", "id", "organization_id", many=True
+            ),
+        },
+    )
+)
+register(
+    Resource(
+        name="accounts",
+        table="accounts",
+        description="Customer accounts (companies, groups).",
+        columns=_columns(
+            ("id", "bigint"),
+            ("external_id", "text"),
+            ("name", "text"),
+            ("traits", "jsonb"),
+            ("organization_id", "bigint"),
+            *SEEN,
+            *STAMPS,
+        ),
+        relations={
+            "organizations": Relation(
+                "organizations",
+                "organizations",
+                "organization_id",
+                "id",
+                many=False,
+                hints=("organization_id",),
+            ),
+            "account_users": Relation(
+                "account_users", "account_users", "id", "account_id", many=True
+            ),
+            "events": Relation("events", "events", "id", "account_id", many=True),
+            "feedback": Relation("feedback", "feedback", "id", "account_id", many=True),
+        },
+    )
+)
+register(
+    Resource(
+        name="users",
+        table="users",
+        description="The customers' users.",
+        columns=_columns(
+            ("id", "bigint"),
+            ("external_id", "text"),
+            ("name", "text"),
+            ("first_name", "text"),
+            ("last_name", "text"),
+            ("email", "text"),
+            ("traits", "jsonb"),
+            *SEEN,
+            *STAMPS,
+        ),
+        relations={
+            "account_users": Relation(
+                "account_users", "account_users", "id", "user_id", many=True
+            ),
+            "events": Relation("events", "events", "id", "user_id", many=True),
+            "feedback": Relation("feedback", "feedback", "id", "user_id", many=True),
+        },
+    )
+)
+register(
+    Resource(
+        name="account_users",
+        table="account_users",
+        description="Which users belong to which accounts.",
+        columns=_columns(
+            ("id", "bigint"),
+            ("user_id", "bigint"),
+            ("account_id", "bigint"),
+            ("created_at", TIMESTAMPTZ),
+        ),
+        relations={
+            "users": Relation(
+                "users", "users", "user_id", "id", many=False, hints=("user_id",)
+            ),
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+    )
+)
+register(
+    Resource(
+        name="events",
+        table="events",
+        description="Tracked events (partitioned by event_time).",
+        columns=_columns(
+            ("id", "bigint"),
+            ("event_time", TIMESTAMPTZ),
+            ("received_at", TIMESTAMPTZ),
+            ("name", "text"),
+            ("properties", "jsonb"),
+            ("context", "jsonb"),
+            ("user_id", "bigint"),
+            ("account_id", "bigint"),
+            ("anonymous_id", "text"),
+            ("message_id", "text"),
+            ("source", "text"),
+        ),
+        relations={
+            "users": Relation(
+                "users", "users", "user_id", "id", many=False, hints=("user_id",)
+            ),
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+        default_order=("event_time", "id"),
+    )
+)
+register(
+    Resource(
+        name="feedback",
+        table="feedback",
+        description="Feedback on features: a 1-5 score and/or a comment.",
+        columns=_columns(
+            ("id", "bigint"),
+            ("feature_id", "text"),
+            ("user_id", "bigint"),
+            ("account_id", "bigint"),
+            ("score", "smallint"),
+            ("comment", "text"),
+            ("question", "text"),
+            ("source", "text"),
+            ("message_id", "text"),
+            ("created_at", TIMESTAMPTZ),
+        ),
+        relations={
+            "users": Relation(
+                "users", "users", "user_id", "id", many=False, hints=("user_id",)
+            ),
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+    )
+)
+register(
+    Resource(
+        name="custom_object_instances",
+        table="custom_object_instances",
+        description="Instances of custom objects (Vitally).",
+        columns=_columns(
+            ("id", "bigint"),
+            ("custom_object_id", "bigint"),
+            ("external_id", "text"),
+            ("name", "text"),
+            ("account_id", "bigint"),
+            ("traits", "jsonb"),
+            *STAMPS,
+        ),
+        relations={
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+    )
+)
