@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from tracking.messages import Kind, Message
+from tracking.usage import usage_update
 
 
 @dataclass(frozen=True)
@@ -379,4 +380,10 @@ def messages_ingest(messages: list[Message], *, received_at: datetime) -> Ingest
                 ],
             )
     _custom_objects_write(fresh, account_ids)
+    usage_update(
+        [m for m in fresh if m.kind == Kind.EVENT],
+        [m for m in fresh if m.kind == Kind.FEEDBACK],
+        user_ids,
+        account_ids,
+    )
     return IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))

@@ -202,3 +202,66 @@ class CustomObjectInstance(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id
+
+
+class Session(models.Model):
+    """A user's visit: page views with less than 30 minutes between them."""
+
+    user = models.ForeignKey(CustomerUser, on_delete=models.CASCADE)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    page_views = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "sessions"
+        ordering = ["started_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "ended_at"], name="sessions_user_end"),
+            models.Index(fields=["account_id", "started_at"], name="sessions_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} at {self.started_at}"
+
+
+class AccountUsage(models.Model):
+    """One account's activity on one day (UTC), maintained as data arrives."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    day = models.DateField()
+    active_users = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    page_views = models.IntegerField(default=0)
+    events = models.IntegerField(default=0)
+    feedback_count = models.IntegerField(default=0)
+    feedback_score_sum = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "account_usage"
+        ordering = ["account_id", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="account_usage_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.day}"
+
+
+class AccountDayUser(models.Model):
+    """That a user was active for an account on a day (counts active users)."""
+
+    account_id = models.BigIntegerField()
+    day = models.DateField()
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "account_day_users"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_id", "day", "user_id"], name="account_day_users_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.account_id} on {self.day}"

@@ -63,6 +63,10 @@ register(
             ),
             "events": Relation("events", "events", "id", "account_id", many=True),
             "feedback": Relation("feedback", "feedback", "id", "account_id", many=True),
+            "account_usage": Relation(
+                "account_usage", "account_usage", "id", "account_id", many=True
+            ),
+            "sessions": Relation("sessions", "sessions", "id", "account_id", many=True),
         },
     )
 )
@@ -207,5 +211,64 @@ register(
                 hints=("account_id",),
             ),
         },
+    )
+)
+register(
+    Resource(
+        name="sessions",
+        table="sessions",
+        description="Users' visits: page views less than 30 minutes apart.",
+        columns=_columns(
+            ("id", "bigint"),
+            ("user_id", "bigint"),
+            ("account_id", "bigint"),
+            ("started_at", TIMESTAMPTZ),
+            ("ended_at", TIMESTAMPTZ),
+            ("page_views", "integer"),
+        ),
+        relations={
+            "users": Relation(
+                "users", "users", "user_id", "id", many=False, hints=("user_id",)
+            ),
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+        default_order=("started_at", "id"),
+    )
+)
+register(
+    Resource(
+        name="account_usage",
+        table="account_usage",
+        description="Per account and UTC day: active users, sessions, page views, "
+        "events and feedback (count and score sum).",
+        columns=_columns(
+            ("id", "bigint"),
+            ("account_id", "bigint"),
+            ("day", "date"),
+            ("active_users", "integer"),
+            ("sessions", "integer"),
+            ("page_views", "integer"),
+            ("events", "integer"),
+            ("feedback_count", "integer"),
+            ("feedback_score_sum", "integer"),
+        ),
+        relations={
+            "accounts": Relation(
+                "accounts",
+                "accounts",
+                "account_id",
+                "id",
+                many=False,
+                hints=("account_id",),
+            ),
+        },
+        default_order=("account_id", "day"),
     )
 )

@@ -67,3 +67,45 @@ def test_tracking_reads_are_isolated(tracked, tenant_b):
     assert other.get("events").json() == []
     other.profile = "tenant_a"
     assert other.get("events").status_code == 406
+
+
+def test_account_usage_and_sessions_through_rest(tenant_a):
+    from tests.tracking.test_segment_api import basic, post
+
+    post(
+        "/v1/batch",
+        {
+            "batch": [
+                {
+                    "type": "page",
+                    "userId": "u1",
+                    "messageId": "p1",
+                    "context": {"groupId": "acme"},
+                    "timestamp": "2026-11-02T09:00:00Z",
+                },
+                {
+                    "type": "page",
+                    "userId": "u1",
+                    "messageId": "p2",
+                    "context": {"groupId": "acme"},
+                    "timestamp": "2026-11-02T09:10:00Z",
+                },
+            ]
+        },
+        headers={"Authorization": basic(tenant_a.api_key)},
+    )
+    viewer = api_for(tenant_a, "viewer")
+    usage = viewer.get(
+        "account_usage?select=day,sessions,page_views,active_users,accounts(external_id)"
+    )
+    assert usage.json() == [
+        {
+            "day": "2026-11-02",
+            "sessions": 1,
+            "page_views": 2,
+            "active_users": 1,
+            "accounts": {"external_id": "acme"},
+        }
+    ]
+    sessions = viewer.get("sessions?select=page_views,users(external_id)")
+    assert sessions.json() == [{"page_views": 2, "users": {"external_id": "u1"}}]
