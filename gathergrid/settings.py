@@ -113,6 +113,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# One test database per test run, so that two runs on one machine (two
+# terminals, an editor's test runner) cannot drop each other's database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_gathergrid_{os.getpid()}"}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
