@@ -1,3 +1,3 @@
-from tracking.endpoints import segment
+from tracking.endpoints import gather, segment
 
-urlpatterns = [*segment.urlpatterns]
+urlpatterns = [*segment.urlpatterns, *gather.urlpatterns]
