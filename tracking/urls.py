@@ -1,3 +1,3 @@
-from tracking.endpoints import gather, segment
+from tracking.endpoints import gather, segment, vitally
 
-urlpatterns = [*segment.urlpatterns, *gather.urlpatterns]
+urlpatterns = [*segment.urlpatterns, *vitally.urlpatterns, *gather.urlpatterns]

@@ -1,0 +1,658 @@
+"""The Vitally HTTPS Analytics API dialect (batch): payloads in, canonical messages out.
+
+``POST /analytics/v1/batch`` takes a JSON array of at most 100 messages, each
+with a ``type``: ``organization``, ``account``, ``user``, ``track``,
+``customobjectinstance`` or ``unlink`` (the fields of Vitally's one-message
+endpoints ``/analytics/v1/<type>``, plus ``type``). Pure functions: no
+database, no HTTP. Every field is checked before anything is returned, and
+every bad field is named in one :class:`DialectError` (paths like
+``[2].userId``); for any JSON value :func:`translate_batch` returns messages or
+raises that error, never anything else.
+
+Mapping (``source="vitally"``):
+
+- ``organization`` -> ``ORGANIZATION``: ``organization_id=organizationId``,
+  ``traits``.
+- ``account`` -> ``ACCOUNT``: ``account_id=accountId``, ``organizationId``
+  (the account joins the organization), ``traits``.
+- ``user`` -> ``USER``: ``user_id=userId``, ``account_id=accountId``,
+  ``organizationId``, ``traits``; one ``USER`` message per account (see
+  ``accountIds`` below).
+- ``track`` -> ``EVENT`` named ``event`` with ``properties``; ``userId``,
+  ``accountId`` and ``organizationId`` attribute it.
+- ``customobjectinstance`` -> ``CUSTOM_OBJECT``: ``custom_object_id=
+  customObjectId``, ``external_id=externalId``, ``name``, ``accountId``,
+  ``organizationId``, ``traits``.
+- ``unlink`` -> ``UNLINK``: ``userId`` leaves ``accountId``.
+
+Required, as Vitally documents: ``organizationId`` (organization),
+``accountId`` (account, unlink), ``userId`` (user, unlink), ``event``
+(track), ``externalId`` and ``customObjectId`` (customobjectinstance); a
+user or custom object instance needs ``accountId`` or ``organizationId``; a
+track needs ``userId``, ``accountId`` or ``organizationId``; every message
+needs ``messageId`` or ``timestamp``.
+
+Decisions where the spec is silent or loose:
+
+- **Message ids are per type.** The dedupe key (``Message.message_id``) is
+  ``"<type>:<messageId>"``. Vitally's reference batch reuses one messageId for
+  its organization, account, user and track messages: each of Vitally's
+  one-message endpoints dedupes on its own, so the same id under two types is
+  two messages, and all of them land. Two messages of the *same* type and id
+  are one (the first is kept). When ``"<type>:<messageId>"`` would exceed
+  ``ID_MAX_LENGTH`` (the events table's column) it becomes
+  ``"<type>:sha256:<hex of messageId>"``.
+- Without a ``messageId`` the id is ``"hash:" + sha256`` of the message as
+  sorted compact JSON: its fields without nulls, ``type`` lower-cased and the
+  ids as their text (``32`` and ``"32"`` hash alike). So a retry dedupes, and
+  two identical id-less messages in one batch are one.
+- **A user in several accounts.** Vitally documents one ``accountId`` per user
+  message (a user joins each account by its own message); as a user's
+  accounts are often a list (Census maps them as an array), a list
+  ``accountIds`` is accepted too (after ``accountId``, repeats dropped).
+  Each account gives one ``USER`` message carrying the full traits: the
+  first keeps the message's id (so ``accountIds: ["a"]`` is exactly
+  ``accountId: "a"``), each further one gets ``"hash:" + sha256`` of
+  ``{"link": <first id>, "accountId": <account>}`` -- keyed by the account,
+  not its position, so a retry in another order still dedupes, and never
+  equal to a message hash (those always hold ``type``).
+- **Only ``track`` is activity.** Organization, account, user, custom object
+  and unlink messages are descriptions pushed by servers (often whole nightly
+  syncs), so they carry ``active=False``: they create and update rows but
+  never move anyone's first/last-seen; track events do.
+- ``traits`` and ``properties`` are documented as required-but-may-be-empty;
+  an absent or null one is taken as ``{}`` (it carries nothing), anything but
+  an object is refused.
+- ``type`` is matched case-insensitively. Unknown fields are ignored (but
+  must be storable, below). An empty batch is accepted and writes nothing.
+- Ids (``userId``, ``accountId``, ``accountIds[i]``, ``organizationId``,
+  ``customObjectId``, ``externalId``, ``messageId``) may be strings or
+  numbers: integral numbers become their integer text (``123`` and ``123.0``
+  -> ``"123"``), others their shortest repr; booleans are refused. JSON null
+  and ``""`` both mean "not given". At most 255 characters; ``event`` and
+  ``name`` at most 500.
+- Timestamps are ISO 8601 date-times: ``Z`` or an offset, naive means UTC, a
+  date alone means midnight UTC; fractions beyond microseconds are
+  truncated. Numbers are refused. Without one the time is ``received_at``.
+  Vitally has no ``sentAt``, so there is no clock-skew correction.
+- Values the store cannot hold are refused with their path rather than failing
+  at write time: strings with NUL characters or unpaired surrogates,
+  NaN/Infinity, integers too long to print, nesting deeper than
+  ``MAX_DEPTH`` levels.
+"""
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from tracking.messages import DialectError, FieldError, Kind, Message
+
+BATCH_MAX_MESSAGES = 100  # Vitally's documented limit
+BODY_LIMIT = 4 * 1024 * 1024  # bytes of the whole (decompressed) request body
+MAX_DEPTH = 100  # levels of nesting in one message (the message itself is 1)
+ID_MAX_LENGTH = 255
+TEXT_MAX_LENGTH = 500  # event names, custom object instance names
+
+SOURCE = "vitally"
+TYPES = ("organization", "account", "user", "track", "customobjectinstance", "unlink")
+_TYPES_TEXT = ", ".join(TYPES)
+
+_INVALID: Any = object()  # a field that failed its check (already reported)
+
+
+# -- public API ---------------------------------------------------------------
+
+
+def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
+    """``POST /analytics/v1/batch``: every message of the array, or every bad field."""
+    received_at = _utc(received_at)
+    if not isinstance(body, list):
+        raise DialectError(
+            [FieldError("body", f"must be a JSON array of messages, not {_name(body)}")]
+        )
+    if len(body) > BATCH_MAX_MESSAGES:
+        raise DialectError(
+            [
+                FieldError(
+                    "body",
+                    f"holds {len(body)} messages; a batch holds at most "
+                    f"{BATCH_MAX_MESSAGES}",
+                )
+            ]
+        )
+    errors = _Errors()
+    translated = [
+        _message(item, f"[{index}]", received_at, errors)
+        for index, item in enumerate(body)
+    ]
+    errors.raise_if_any()
+    return [message for messages in translated for message in messages]
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+class _Errors:
+    """Every bad field, in order, each once."""
+
+    def __init__(self) -> None:
+        self._found: dict[FieldError, None] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self._found.setdefault(FieldError(path, message))
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def raise_if_any(self) -> None:
+        if self._found:
+            raise DialectError(list(self._found))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
+
+
+def _child(path: str, key: str) -> str:
+    """``[0]`` + ``traits`` -> ``[0].traits``; odd keys in brackets."""
+    if _IDENTIFIER.fullmatch(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _name(value: Any) -> str:
+    """The JSON type of a value, for error messages (values are not echoed)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a non-JSON value"
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+# -- storability of a whole message ---------------------------------------------
+
+
+def _scan(value: Any, path: str, errors: _Errors) -> None:
+    """Walk a message (no recursion) naming what the store could not hold."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            _scan_text(item, where, "text", errors)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            try:
+                str(item)
+            except ValueError:
+                errors.add(where, "is a number with too many digits")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                errors.add(where, "must be a finite number")
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                errors.add(where, f"is nested more than {MAX_DEPTH} levels deep")
+                continue
+            children: list[tuple[Any, str, int]] = []
+            if isinstance(item, list):
+                for index, child in enumerate(item):
+                    children.append((child, f"{where}[{index}]", depth + 1))
+            else:
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        errors.add(where, "has a key that is not a string")
+                        continue
+                    child_path = _child(where, key)
+                    _scan_text(key, child_path, "key", errors)
+                    children.append((child, child_path, depth + 1))
+            stack.extend(reversed(children))
+        else:
+            errors.add(where, "is not a JSON value")
+
+
+def _scan_text(text: str, where: str, what: str, errors: _Errors) -> None:
+    if "\x00" in text:
+        errors.add(where, f"{what} contains a NUL character (\\u0000)")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        errors.add(where, f"{what} contains an unpaired surrogate (invalid Unicode)")
+
+
+# -- fields ---------------------------------------------------------------------
+
+
+def _id(value: Any, path: str, errors: _Errors) -> Any:
+    """A string or number as text; None when null or empty; _INVALID if bad."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        errors.add(path, "must be a string or a number, not a boolean")
+        return _INVALID
+    elif isinstance(value, int):
+        try:
+            text = str(value)
+        except ValueError:
+            errors.add(path, "is a number with too many digits")
+            return _INVALID
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            errors.add(path, "must be a finite number")
+            return _INVALID
+        text = str(int(value)) if value.is_integer() else repr(value)
+    else:
+        errors.add(path, f"must be a string or a number, not {_name(value)}")
+        return _INVALID
+    if len(text) > ID_MAX_LENGTH:
+        errors.add(path, f"is longer than {ID_MAX_LENGTH} characters")
+        return _INVALID
+    return text or None
+
+
+def _required_id(value: Any, path: str, what: str, errors: _Errors) -> Any:
+    text = _id(value, path, errors)
+    if text is None:
+        errors.add(path, f"is required: {what}")
+        return _INVALID
+    return text
+
+
+def _id_list(value: Any, path: str, errors: _Errors) -> Any:
+    """A list of ids as text (repeats dropped); [] when null; _INVALID if bad."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.add(path, f"must be a list of ids, not {_name(value)}")
+        return _INVALID
+    ids: list[str] = []
+    bad = False
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        text = _id(item, where, errors)
+        if text is None:
+            errors.add(where, "must be an id (a non-empty string or a number)")
+            bad = True
+        elif text is _INVALID:
+            bad = True
+        elif text not in ids:
+            ids.append(text)
+    return _INVALID if bad else ids
+
+
+def _object(value: Any, path: str, errors: _Errors) -> Any:
+    """An object; ``{}`` when absent or null; _INVALID if anything else."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    errors.add(path, f"must be an object, not {_name(value)}")
+    return _INVALID
+
+
+def _text(value: Any, path: str, errors: _Errors, *, required: str = "") -> Any:
+    """A string of at most TEXT_MAX_LENGTH characters; None if absent or empty."""
+    if value is None or value == "":
+        if required:
+            errors.add(path, f"is required: {required}")
+            return _INVALID
+        return None
+    if not isinstance(value, str):
+        errors.add(path, f"must be a string, not {_name(value)}")
+        return _INVALID
+    if len(value) > TEXT_MAX_LENGTH:
+        errors.add(path, f"is longer than {TEXT_MAX_LENGTH} characters")
+        return _INVALID
+    return value
+
+
+_ISO_8601 = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?",
+    re.ASCII,
+)
+
+
+def _parse_time(text: str) -> datetime | None:
+    match = _ISO_8601.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _, sign, oh, om = match.groups()
+    offset = timedelta(0)
+    if sign:
+        if int(om or 0) > 59:
+            return None
+        offset = timedelta(hours=int(oh), minutes=int(om or 0))
+        if sign == "-":
+            offset = -offset
+    try:
+        at = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "")[:6].ljust(6, "0")),
+            tzinfo=timezone(offset),
+        )
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _time(value: Any, path: str, errors: _Errors) -> Any:
+    """An ISO 8601 string as aware UTC; None when null; _INVALID if bad."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
+        return _INVALID
+    at = _parse_time(value)
+    if at is None:
+        errors.add(
+            path,
+            f"{_quote(value)} is not an ISO 8601 date-time "
+            "(like 2018-05-15T12:31:12.123Z)",
+        )
+        return _INVALID
+    return at
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _type(value: Any, path: str, errors: _Errors) -> str | None:
+    if value is None:
+        errors.add(path, f"is required: one of {_TYPES_TEXT}")
+        return None
+    if not isinstance(value, str):
+        errors.add(path, f"must be a string, one of {_TYPES_TEXT}; not {_name(value)}")
+        return None
+    if value.lower() not in TYPES:
+        errors.add(path, f"unknown type {_quote(value)}: expected one of {_TYPES_TEXT}")
+        return None
+    return value.lower()
+
+
+# -- one message ----------------------------------------------------------------
+
+
+def _message(
+    item: Any, path: str, received_at: datetime, errors: _Errors
+) -> list[Message]:
+    """One batch element's messages ([] when it has errors, all reported)."""
+    if not isinstance(item, dict):
+        errors.add(path, f"must be an object (a message), not {_name(item)}")
+        return []
+    before = len(errors)
+    _scan(item, path, errors)
+
+    def at(key: str) -> str:
+        return f"{path}.{key}"
+
+    kind = _type(item.get("type"), at("type"), errors)
+    message_id = _id(item.get("messageId"), at("messageId"), errors)
+    timestamp = _time(item.get("timestamp"), at("timestamp"), errors)
+    if message_id is None and timestamp is None:
+        errors.add(at("messageId"), "messageId or timestamp is required")
+    if kind is None:
+        return []
+    fields = _FIELDS[kind](item, at, errors)
+    if len(errors) > before:
+        return []
+
+    ids = {key: value for key, value in fields.items() if key.endswith(("Id", "Ids"))}
+    base_id = _message_id(kind, message_id) if message_id else _hash_id(item, kind, ids)
+    common: dict[str, Any] = {
+        "source": SOURCE,
+        "timestamp": timestamp or received_at,
+        "active": kind == "track",
+    }
+    organization_id = fields.get("organizationId")
+    if kind == "organization":
+        return [
+            Message(
+                kind=Kind.ORGANIZATION,
+                message_id=base_id,
+                organization_id=organization_id,
+                traits=dict(fields["traits"]),
+                **common,
+            )
+        ]
+    if kind == "account":
+        return [
+            Message(
+                kind=Kind.ACCOUNT,
+                message_id=base_id,
+                account_id=fields["accountId"],
+                organization_id=organization_id,
+                traits=dict(fields["traits"]),
+                **common,
+            )
+        ]
+    if kind == "user":
+        accounts: list[str | None] = fields["accountIds"] or [None]
+        return [
+            Message(
+                kind=Kind.USER,
+                message_id=base_id if index == 0 else _link_id(base_id, account_id),
+                user_id=fields["userId"],
+                account_id=account_id,
+                organization_id=organization_id,
+                traits=dict(fields["traits"]),
+                **common,
+            )
+            for index, account_id in enumerate(accounts)
+        ]
+    if kind == "track":
+        return [
+            Message(
+                kind=Kind.EVENT,
+                message_id=base_id,
+                user_id=fields["userId"],
+                account_id=fields["accountId"],
+                organization_id=organization_id,
+                event=fields["event"],
+                properties=dict(fields["properties"]),
+                **common,
+            )
+        ]
+    if kind == "customobjectinstance":
+        return [
+            Message(
+                kind=Kind.CUSTOM_OBJECT,
+                message_id=base_id,
+                custom_object_id=fields["customObjectId"],
+                external_id=fields["externalId"],
+                name=fields["name"],
+                account_id=fields["accountId"],
+                organization_id=organization_id,
+                traits=dict(fields["traits"]),
+                **common,
+            )
+        ]
+    return [
+        Message(
+            kind=Kind.UNLINK,
+            message_id=base_id,
+            user_id=fields["userId"],
+            account_id=fields["accountId"],
+            **common,
+        )
+    ]
+
+
+_At = Callable[[str], str]
+
+
+def _organization(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+    return {
+        "organizationId": _required_id(
+            item.get("organizationId"),
+            at("organizationId"),
+            "the organization's id",
+            errors,
+        ),
+        "traits": _object(item.get("traits"), at("traits"), errors),
+    }
+
+
+def _account(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+    return {
+        "accountId": _required_id(
+            item.get("accountId"), at("accountId"), "the account's id", errors
+        ),
+        "organizationId": _id(item.get("organizationId"), at("organizationId"), errors),
+        "traits": _object(item.get("traits"), at("traits"), errors),
+    }
+
+
+def _user(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+    user_id = _required_id(item.get("userId"), at("userId"), "the user's id", errors)
+    account_id = _id(item.get("accountId"), at("accountId"), errors)
+    account_ids = _id_list(item.get("accountIds"), at("accountIds"), errors)
+    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+    accounts: list[str] = []
+    if account_id not in (None, _INVALID):
+        accounts.append(account_id)
+    if account_ids is not _INVALID:
+        accounts.extend(a for a in account_ids if a not in accounts)
+    if (
+        not accounts
+        and organization_id is None
+        and _INVALID
+        not in (
+            account_id,
+            account_ids,
+        )
+    ):
+        errors.add(at("accountId"), "accountId or organizationId is required")
+    return {
+        "userId": user_id,
+        "accountIds": accounts,
+        "organizationId": organization_id,
+        "traits": _object(item.get("traits"), at("traits"), errors),
+    }
+
+
+def _track(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+    user_id = _id(item.get("userId"), at("userId"), errors)
+    account_id = _id(item.get("accountId"), at("accountId"), errors)
+    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+    if user_id is None and account_id is None and organization_id is None:
+        errors.add(at("userId"), "userId, accountId or organizationId is required")
+    return {
+        "userId": user_id,
+        "accountId": account_id,
+        "organizationId": organization_id,
+        "event": _text(
+            item.get("event"), at("event"), errors, required="the event's name"
+        ),
+        "properties": _object(item.get("properties"), at("properties"), errors),
+    }
+
+
+def _custom_object_instance(
+    item: dict[str, Any], at: _At, errors: _Errors
+) -> dict[str, Any]:
+    account_id = _id(item.get("accountId"), at("accountId"), errors)
+    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+    if account_id is None and organization_id is None:
+        errors.add(at("accountId"), "accountId or organizationId is required")
+    return {
+        "customObjectId": _required_id(
+            item.get("customObjectId"),
+            at("customObjectId"),
+            "the id of the custom object this instance belongs to",
+            errors,
+        ),
+        "externalId": _required_id(
+            item.get("externalId"), at("externalId"), "the instance's id", errors
+        ),
+        "name": _text(item.get("name"), at("name"), errors),
+        "accountId": account_id,
+        "organizationId": organization_id,
+        "traits": _object(item.get("traits"), at("traits"), errors),
+    }
+
+
+def _unlink(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+    return {
+        "userId": _required_id(
+            item.get("userId"), at("userId"), "the user's id", errors
+        ),
+        "accountId": _required_id(
+            item.get("accountId"), at("accountId"), "the account's id", errors
+        ),
+    }
+
+
+_FIELDS: dict[str, Callable[[dict[str, Any], _At, _Errors], dict[str, Any]]] = {
+    "organization": _organization,
+    "account": _account,
+    "user": _user,
+    "track": _track,
+    "customobjectinstance": _custom_object_instance,
+    "unlink": _unlink,
+}
+
+
+# -- message ids ----------------------------------------------------------------
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _message_id(kind: str, message_id: str) -> str:
+    """``<type>:<messageId>``: Vitally's ids are unique per message type."""
+    emitted = f"{kind}:{message_id}"
+    if len(emitted) > ID_MAX_LENGTH:
+        emitted = f"{kind}:sha256:{_sha256(message_id)}"
+    return emitted
+
+
+def _hash_id(item: dict[str, Any], kind: str, ids: dict[str, Any]) -> str:
+    """A stable id for a message without one: sha256 of what it means."""
+    canonical = {
+        key: value
+        for key, value in item.items()
+        if value is not None and key != "messageId"
+    }
+    canonical["type"] = kind
+    for key, value in ids.items():
+        if value is None or value == []:
+            canonical.pop(key, None)
+        else:
+            canonical[key] = value
+    if kind == "user":  # accountId and accountIds mean one list of accounts
+        canonical.pop("accountId", None)
+    return "hash:" + _sha256(_canonical(canonical))
+
+
+def _link_id(base_id: str, account_id: str | None) -> str:
+    """The id of a user's further account link: keyed by the account."""
+    return "hash:" + _sha256(_canonical({"link": base_id, "accountId": account_id}))
