@@ -92,6 +92,12 @@ class IngestError(ApplicationError):
 INGEST_PREFIXES = (
     "/v1/",
     "/analytics/v1/",
+    # Bucket's key-less paths (its newer SDKs send the key as a Bearer token).
+    "/user",
+    "/company",
+    "/event",
+    "/feedback",
+    "/bulk",
     "/models/",
     "/events",
     "/gg_pk_",

@@ -176,7 +176,8 @@ REST_FRAMEWORK = {
 
 # --- CORS: the APIs authenticate by header (apikey, bearer), never by cookie,
 # so any origin may call them, as with PostgREST/Supabase. ----------------------
-CORS_URLS_REGEX = r"^/(rest/v1|auth/v1|v1|gg_pk_[A-Za-z0-9]+)(/.*)?$"
+# Bucket's endpoints answer CORS themselves (its SDKs send their own headers).
+CORS_URLS_REGEX = r"^/(rest/v1|auth/v1|v1)(/.*)?$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = [

@@ -1,3 +1,8 @@
-from tracking.endpoints import gather, segment, vitally
+from tracking.endpoints import bucket, gather, segment, vitally
 
-urlpatterns = [*segment.urlpatterns, *vitally.urlpatterns, *gather.urlpatterns]
+urlpatterns = [
+    *segment.urlpatterns,
+    *vitally.urlpatterns,
+    *gather.urlpatterns,
+    *bucket.urlpatterns,
+]

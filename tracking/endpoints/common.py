@@ -53,6 +53,10 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
 def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise IngestError(
+            "The body is nested too deeply.", code="invalid_json"
+        ) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise IngestError(
             f"The body is not valid JSON: {error}", code="invalid_json"
