@@ -47,7 +47,8 @@ def _new_messages(messages: list[Message], received_at: datetime) -> list[Messag
         cursor.execute(
             "INSERT INTO message_receipts (key, received_at) "
             "SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING RETURNING key",
-            [list(by_key), received_at],
+            # Sorted: concurrent requests take row locks in one order (no deadlock).
+            [sorted(by_key), received_at],
         )
         fresh = {row[0] for row in cursor.fetchall()}
     return [message for key, message in by_key.items() if key in fresh]
@@ -141,6 +142,9 @@ def _upsert(table: str, rows: list[dict[str, Any]], extra: str = "") -> dict[str
     """
     if not rows:
         return {}
+    # Concurrent requests lock the rows they upsert in the same (sorted) order,
+    # so two batches touching the same users cannot deadlock.
+    rows = sorted(rows, key=lambda row: row["external_id"])
     columns = (
         "external_id text, name text, traits jsonb, first_seen_at timestamptz, "
         "last_seen_at timestamptz" + extra
@@ -241,8 +245,8 @@ def _custom_objects_write(messages: list[Message], account_ids: dict[str, int]) 
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO custom_objects (external_id, created_at) "
-            "SELECT DISTINCT unnest(%s::text[]), now() ON CONFLICT DO NOTHING",
-            [[m.custom_object_id for m in rows]],
+            "SELECT unnest(%s::text[]), now() ON CONFLICT DO NOTHING",
+            [sorted({m.custom_object_id for m in rows})],
         )
         latest: dict[tuple[str, str], Message] = {}
         for m in rows:
@@ -271,7 +275,7 @@ def _custom_objects_write(messages: list[Message], account_ids: dict[str, int]) 
                             "account_id": account_ids.get(m.account_id),
                             "traits": m.traits,
                         }
-                        for m in latest.values()
+                        for _, m in sorted(latest.items())
                     ]
                 )
             ],
@@ -310,14 +314,12 @@ def messages_ingest(messages: list[Message], *, received_at: datetime) -> Ingest
     )
     with connection.cursor() as cursor:
         if links:
+            links = sorted((user_ids[u], account_ids[a]) for u, a in links)
             cursor.execute(
                 "INSERT INTO account_users (user_id, account_id, created_at) "
                 "SELECT u, a, now() FROM unnest(%s::bigint[], %s::bigint[]) AS x(u, a) "
                 "ON CONFLICT DO NOTHING",
-                [
-                    [user_ids[u] for u, _ in links],
-                    [account_ids[a] for _, a in links],
-                ],
+                [[u for u, _ in links], [a for _, a in links]],
             )
         if unlinks:
             cursor.execute(

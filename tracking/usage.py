@@ -150,7 +150,7 @@ def usage_update(
                     _json(
                         [
                             {"account_id": a, "day": d, "user_id": u}
-                            for a, d, u in active
+                            for a, d, u in sorted(active)
                         ]
                     )
                 ],
@@ -179,6 +179,8 @@ def usage_update(
             for a, d in touched
             if (a, d) not in counters
         ]
+        # Sorted, like every upsert of the writer: no deadlock between requests.
+        rows.sort(key=lambda row: (row["account_id"], row["day"]))
         cursor.execute(
             "INSERT INTO account_usage (account_id, day, active_users, sessions, "
             "page_views, events, feedback_count, feedback_score_sum) "
