@@ -73,6 +73,16 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tracking.dialects._common import (
+    _INVALID,
+    _Errors,
+    _id,
+    _name,
+    _object,
+    _quote,
+    _scan_text,
+    _utc,
+)
 from tracking.messages import DialectError, FieldError, Kind, Message
 
 SOURCE = "bucket"
@@ -82,12 +92,10 @@ BULK_SKIPPED = frozenset({"feature-flag-event"})  # node-sdk flag telemetry
 DEDUPE_WINDOW = timedelta(minutes=1)
 BODY_LIMIT = 512 * 1024  # bytes of one (decompressed) request body
 MAX_DEPTH = 100
-ID_MAX_LENGTH = 255
 EVENT_MAX_LENGTH = 500
 SCORES = range(1, 6)
 
 _METHODS_TEXT = ", ".join(METHODS)
-_INVALID: Any = object()  # a field that failed its check (already reported)
 
 
 # -- public API ---------------------------------------------------------------
@@ -158,44 +166,6 @@ def translate_bulk(body: Any, *, received_at: datetime) -> list[Message]:
 # -- errors and names -----------------------------------------------------------
 
 
-class _Errors:
-    """Every bad field, in order, each once."""
-
-    def __init__(self) -> None:
-        self._found: dict[FieldError, None] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self._found.setdefault(FieldError(path, message))
-
-    def __len__(self) -> int:
-        return len(self._found)
-
-    def raise_if_any(self) -> None:
-        if self._found:
-            raise DialectError(list(self._found))
-
-
-def _name(value: Any) -> str:
-    """The JSON type of a value, for error messages (values are not echoed)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "a non-JSON value"
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text[:40] + ("..." if len(text) > 40 else ""))
-
-
 def _child(path: str, key: str) -> str:
     if key.isidentifier() and key.isascii():
         return f"{path}.{key}" if path else key
@@ -241,45 +211,7 @@ def _scan(value: Any, path: str, errors: _Errors) -> None:
             errors.add(where, "is not a JSON value")
 
 
-def _scan_text(text: str, where: str, what: str, errors: _Errors) -> None:
-    if "\x00" in text:
-        errors.add(where, f"{what} contains a NUL character (\\u0000)")
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        errors.add(where, f"{what} contains an unpaired surrogate (invalid Unicode)")
-
-
 # -- fields ---------------------------------------------------------------------
-
-
-def _id(value: Any, path: str, errors: _Errors) -> Any:
-    """A string or number as text; None when null or empty; _INVALID if bad."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bool):
-        errors.add(path, "must be a string or a number, not a boolean")
-        return _INVALID
-    elif isinstance(value, int):
-        try:
-            text = str(value)
-        except ValueError:
-            errors.add(path, "is a number with too many digits")
-            return _INVALID
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            errors.add(path, "must be a finite number")
-            return _INVALID
-        text = str(int(value)) if value.is_integer() else repr(value)
-    else:
-        errors.add(path, f"must be a string or a number, not {_name(value)}")
-        return _INVALID
-    if len(text) > ID_MAX_LENGTH:
-        errors.add(path, f"is longer than {ID_MAX_LENGTH} characters")
-        return _INVALID
-    return text or None
 
 
 def _required_id(value: Any, path: str, what: str, errors: _Errors) -> Any:
@@ -288,16 +220,6 @@ def _required_id(value: Any, path: str, what: str, errors: _Errors) -> Any:
         errors.add(path, f"is required: {what}")
         return _INVALID
     return result
-
-
-def _object(value: Any, path: str, errors: _Errors) -> Any:
-    """An object; ``{}`` when absent or null; _INVALID if anything else."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    errors.add(path, f"must be an object, not {_name(value)}")
-    return _INVALID
 
 
 def _text(value: Any, path: str, errors: _Errors) -> Any:
@@ -324,10 +246,6 @@ def _time(value: Any, path: str, errors: _Errors) -> Any:
             "(like 2024-03-01T12:30:00.000Z)",
         )
         return _INVALID
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _event(value: Any, path: str, errors: _Errors) -> Any:

@@ -67,17 +67,27 @@ Decisions where the spec is silent or loose:
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from tracking.dialects._common import (
+    _IDENTIFIER,
+    _INVALID,
+    _Errors,
+    _id,
+    _name,
+    _object,
+    _parse_time,
+    _quote,
+    _scan_text,
+    _utc,
+)
 from tracking.messages import PAGE_VIEWED, DialectError, FieldError, Kind, Message
 
 MESSAGE_LIMIT = 32 * 1024  # bytes of one message's JSON
 BATCH_LIMIT = 500 * 1024  # bytes of the whole (decompressed) batch body
 MAX_DEPTH = 100  # levels of nesting in one message (the message itself is 1)
-ID_MAX_LENGTH = 255
 EVENT_MAX_LENGTH = 500
 
 SOURCE = "segment"
@@ -86,8 +96,6 @@ TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES_TEXT = ", ".join(TYPES)
 _NEEDS_ID = frozenset({"identify", "track", "page", "screen", "group"})
 _NOT_HASHED = frozenset({"sentAt", "writeKey", "messageId"})
-
-_INVALID: Any = object()  # a field that failed its check (already reported)
 
 
 # -- public API ---------------------------------------------------------------
@@ -167,52 +175,11 @@ def translate_single(kind: str, body: Any, *, received_at: datetime) -> list[Mes
 # -- errors and paths -----------------------------------------------------------
 
 
-class _Errors:
-    """Every bad field, in order, each once."""
-
-    def __init__(self) -> None:
-        self._found: dict[FieldError, None] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self._found.setdefault(FieldError(path, message))
-
-    def __len__(self) -> int:
-        return len(self._found)
-
-    def raise_if_any(self) -> None:
-        if self._found:
-            raise DialectError(list(self._found))
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
-
-
 def _child(path: str, key: str) -> str:
     """``batch[0]`` + ``userId`` -> ``batch[0].userId``; odd keys in brackets."""
     if _IDENTIFIER.fullmatch(key):
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key)}]"
-
-
-def _name(value: Any) -> str:
-    """The JSON type of a value, for error messages (values are not echoed)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "a non-JSON value"
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 # -- whole-message checks: size, depth, storable text and numbers ---------------
@@ -293,55 +260,7 @@ def _scan(value: Any, path: str, errors: _Errors) -> None:
             errors.add(where or "body", "is not a JSON value")
 
 
-def _scan_text(text: str, where: str, what: str, errors: _Errors) -> None:
-    if "\x00" in text:
-        errors.add(where, f"{what} contains a NUL character (\\u0000)")
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        errors.add(where, f"{what} contains an unpaired surrogate (invalid Unicode)")
-
-
 # -- fields ---------------------------------------------------------------------
-
-
-def _id(value: Any, path: str, errors: _Errors) -> Any:
-    """A string or number as text; None when null or empty; _INVALID if bad."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bool):
-        errors.add(path, "must be a string or a number, not a boolean")
-        return _INVALID
-    elif isinstance(value, int):
-        try:
-            text = str(value)
-        except ValueError:
-            errors.add(path, "is a number with too many digits")
-            return _INVALID
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            errors.add(path, "must be a finite number")
-            return _INVALID
-        text = str(int(value)) if value.is_integer() else repr(value)
-    else:
-        errors.add(path, f"must be a string or a number, not {_name(value)}")
-        return _INVALID
-    if len(text) > ID_MAX_LENGTH:
-        errors.add(path, f"is longer than {ID_MAX_LENGTH} characters")
-        return _INVALID
-    return text or None
-
-
-def _object(value: Any, path: str, errors: _Errors) -> Any:
-    """An object; ``{}`` when absent or null; _INVALID if anything else."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    errors.add(path, f"must be an object, not {_name(value)}")
-    return _INVALID
 
 
 def _text(value: Any, path: str, errors: _Errors) -> Any:
@@ -350,42 +269,6 @@ def _text(value: Any, path: str, errors: _Errors) -> Any:
         return value
     errors.add(path, f"must be a string, not {_name(value)}")
     return _INVALID
-
-
-_ISO_8601 = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?",
-    re.ASCII,
-)
-
-
-def _parse_time(text: str) -> datetime | None:
-    match = _ISO_8601.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, _, sign, oh, om = match.groups()
-    offset = timedelta(0)
-    if sign:
-        if int(om or 0) > 59:
-            return None
-        offset = timedelta(hours=int(oh), minutes=int(om or 0))
-        if sign == "-":
-            offset = -offset
-    try:
-        at = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((fraction or "")[:6].ljust(6, "0")),
-            tzinfo=timezone(offset),
-        )
-        return at.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 def _time(value: Any, path: str, errors: _Errors) -> Any:
@@ -404,10 +287,6 @@ def _time(value: Any, path: str, errors: _Errors) -> Any:
         )
         return _INVALID
     return at
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 # -- batch-level fields ---------------------------------------------------------
