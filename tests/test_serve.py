@@ -2,6 +2,7 @@
 exercised over real HTTP, stopped with Ctrl-C, then run again on the same data."""
 
 import json
+import signal
 import time
 
 import pytest
@@ -67,3 +68,19 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
         assert again.ctrl_c() == 0
     finally:
         again.kill()
+
+
+def test_sigint_to_the_serve_process_alone_stops_everything(tmp_path):
+    """A process manager may signal only the main process, not its group."""
+    data_dir = tmp_path / "data"
+    served = Served(data_dir, free_port())
+    try:
+        served.wait_healthy()
+        served.process.send_signal(signal.SIGINT)
+        assert served.process.wait(timeout=60) == 0, "\n".join(served.lines)
+        time.sleep(0.5)
+        assert not postgres_running_in(data_dir)
+        with pytest.raises(OSError):
+            request("GET", served.url + "/healthz")
+    finally:
+        served.kill()

@@ -91,7 +91,15 @@ class Command(BaseCommand):
         try:
             code = server.wait()
         except KeyboardInterrupt:
-            code = server.wait()
+            # From a terminal the server got the same Ctrl-C; from `kill -INT`
+            # on this process alone it did not: pass it on either way.
+            if server.poll() is None:
+                server.send_signal(signal.SIGINT)
+            try:
+                code = server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                code = server.wait()
         if is_embedded():
             self.stdout.write("Server stopped; stopping the embedded PostgreSQL.")
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
