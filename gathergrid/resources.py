@@ -11,7 +11,7 @@ from gathergrid.errors import PostgrestError
 from gathergrid.models import TEXT_INDEX_PREFIX, Field, FieldDataType
 from gathergrid.rest.ast import Condition, Path
 from gathergrid.rest.planner import SqlBuilder
-from gathergrid.rest.registry import ColumnSpec, Relation, Resource, register
+from gathergrid.rest.registry import ColumnSpec, Resource, register, to_many, to_one
 from gathergrid.services import (
     ClassificationItemWriter,
     EntryWriter,
@@ -264,8 +264,8 @@ THINGS = register(
             *_audit(),
         ),
         relations={
-            "fields": Relation("fields", "fields", "id", "thing_id", many=True),
-            "entries": Relation("entries", "entries", "id", "thing_id", many=True),
+            "fields": to_many("fields", "thing_id"),
+            "entries": to_many("entries", "thing_id"),
         },
         soft_delete_column="active",
         writer=ThingWriter(),
@@ -304,12 +304,8 @@ FIELDS = register(
             *_audit(),
         ),
         relations={
-            "things": Relation(
-                "things", "things", "thing_id", "id", many=False, hints=("thing_id",)
-            ),
-            "field_entries": Relation(
-                "field_entries", "field_entries", "id", "field_id", many=True
-            ),
+            "things": to_one("things", "thing_id"),
+            "field_entries": to_many("field_entries", "field_id"),
         },
         soft_delete_column="active",
         default_order=("thing_id", "position", "id"),
@@ -329,9 +325,7 @@ CLASSIFICATION_ITEMS = register(
             *_audit(created_by=False),
         ),
         relations={
-            "entries": Relation(
-                "entries", "entries", "id", "classification_item_id", many=True
-            ),
+            "entries": to_many("entries", "classification_item_id"),
         },
         soft_delete_column="active",
         writer=ClassificationItemWriter(),
@@ -386,23 +380,12 @@ ENTRIES = register(
             ),
         ),
         relations={
-            "things": Relation(
-                "things", "things", "thing_id", "id", many=False, hints=("thing_id",)
+            "things": to_one("things", "thing_id"),
+            "classification_items": to_one(
+                "classification_items", "classification_item_id"
             ),
-            "classification_items": Relation(
-                "classification_items",
-                "classification_items",
-                "classification_item_id",
-                "id",
-                many=False,
-                hints=("classification_item_id",),
-            ),
-            "field_entries": Relation(
-                "field_entries", "field_entries", "id", "entry_id", many=True
-            ),
-            "entry_history": Relation(
-                "entry_history", "entry_history", "id", "entry_id", many=True
-            ),
+            "field_entries": to_many("field_entries", "entry_id"),
+            "entry_history": to_many("entry_history", "entry_id"),
         },
         soft_delete_column="active",
         writer=EntryWriter(field_entry_writer),
@@ -429,12 +412,8 @@ FIELD_ENTRIES = register(
             *_audit(),
         ),
         relations={
-            "entries": Relation(
-                "entries", "entries", "entry_id", "id", many=False, hints=("entry_id",)
-            ),
-            "fields": Relation(
-                "fields", "fields", "field_id", "id", many=False, hints=("field_id",)
-            ),
+            "entries": to_one("entries", "entry_id"),
+            "fields": to_one("fields", "field_id"),
         },
         soft_delete_column="active",
         writer=field_entry_writer,
@@ -458,12 +437,8 @@ ENTRY_HISTORY = register(
             ColumnSpec("changed_at", "timestamp with time zone", readonly=True),
         ),
         relations={
-            "entries": Relation(
-                "entries", "entries", "entry_id", "id", many=False, hints=("entry_id",)
-            ),
-            "fields": Relation(
-                "fields", "fields", "field_id", "id", many=False, hints=("field_id",)
-            ),
+            "entries": to_one("entries", "entry_id"),
+            "fields": to_one("fields", "field_id"),
         },
         default_order=("changed_at", "id"),
     )

@@ -4,7 +4,7 @@ Writes go through the tracking endpoints (one writer, exactly once); through
 ``/rest/v1`` these tables are read with the full PostgREST grammar.
 """
 
-from gathergrid.rest.registry import ColumnSpec, Relation, Resource, register
+from gathergrid.rest.registry import ColumnSpec, Resource, register, to_many, to_one
 
 
 def _columns(*specs: tuple[str, str]) -> dict[str, ColumnSpec]:
@@ -29,9 +29,7 @@ register(
             *STAMPS,
         ),
         relations={
-            "accounts": Relation(
-                "accounts", "accounts", "id", "organization_id", many=True
-            ),
+            "accounts": to_many("accounts", "organization_id"),
         },
     )
 )
@@ -50,23 +48,12 @@ register(
             *STAMPS,
         ),
         relations={
-            "organizations": Relation(
-                "organizations",
-                "organizations",
-                "organization_id",
-                "id",
-                many=False,
-                hints=("organization_id",),
-            ),
-            "account_users": Relation(
-                "account_users", "account_users", "id", "account_id", many=True
-            ),
-            "events": Relation("events", "events", "id", "account_id", many=True),
-            "feedback": Relation("feedback", "feedback", "id", "account_id", many=True),
-            "account_usage": Relation(
-                "account_usage", "account_usage", "id", "account_id", many=True
-            ),
-            "sessions": Relation("sessions", "sessions", "id", "account_id", many=True),
+            "organizations": to_one("organizations", "organization_id"),
+            "account_users": to_many("account_users", "account_id"),
+            "events": to_many("events", "account_id"),
+            "feedback": to_many("feedback", "account_id"),
+            "account_usage": to_many("account_usage", "account_id"),
+            "sessions": to_many("sessions", "account_id"),
         },
     )
 )
@@ -87,11 +74,9 @@ register(
             *STAMPS,
         ),
         relations={
-            "account_users": Relation(
-                "account_users", "account_users", "id", "user_id", many=True
-            ),
-            "events": Relation("events", "events", "id", "user_id", many=True),
-            "feedback": Relation("feedback", "feedback", "id", "user_id", many=True),
+            "account_users": to_many("account_users", "user_id"),
+            "events": to_many("events", "user_id"),
+            "feedback": to_many("feedback", "user_id"),
         },
     )
 )
@@ -107,17 +92,8 @@ register(
             ("created_at", TIMESTAMPTZ),
         ),
         relations={
-            "users": Relation(
-                "users", "users", "user_id", "id", many=False, hints=("user_id",)
-            ),
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "users": to_one("users", "user_id"),
+            "accounts": to_one("accounts", "account_id"),
         },
     )
 )
@@ -140,17 +116,8 @@ register(
             ("source", "text"),
         ),
         relations={
-            "users": Relation(
-                "users", "users", "user_id", "id", many=False, hints=("user_id",)
-            ),
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "users": to_one("users", "user_id"),
+            "accounts": to_one("accounts", "account_id"),
         },
         default_order=("event_time", "id"),
     )
@@ -173,17 +140,8 @@ register(
             ("created_at", TIMESTAMPTZ),
         ),
         relations={
-            "users": Relation(
-                "users", "users", "user_id", "id", many=False, hints=("user_id",)
-            ),
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "users": to_one("users", "user_id"),
+            "accounts": to_one("accounts", "account_id"),
         },
     )
 )
@@ -202,14 +160,7 @@ register(
             *STAMPS,
         ),
         relations={
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "accounts": to_one("accounts", "account_id"),
         },
     )
 )
@@ -227,17 +178,8 @@ register(
             ("page_views", "integer"),
         ),
         relations={
-            "users": Relation(
-                "users", "users", "user_id", "id", many=False, hints=("user_id",)
-            ),
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "users": to_one("users", "user_id"),
+            "accounts": to_one("accounts", "account_id"),
         },
         default_order=("started_at", "id"),
     )
@@ -260,14 +202,7 @@ register(
             ("feedback_score_sum", "integer"),
         ),
         relations={
-            "accounts": Relation(
-                "accounts",
-                "accounts",
-                "account_id",
-                "id",
-                many=False,
-                hints=("account_id",),
-            ),
+            "accounts": to_one("accounts", "account_id"),
         },
         default_order=("account_id", "day"),
     )

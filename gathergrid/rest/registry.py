@@ -64,6 +64,16 @@ class Relation:
     hints: tuple[str, ...] = ()
 
 
+def to_one(table: str, column: str) -> Relation:
+    """This row's ``column`` points at a row of ``table`` (embedded as ``table``)."""
+    return Relation(table, table, column, "id", many=False, hints=(column,))
+
+
+def to_many(table: str, column: str) -> Relation:
+    """Rows of ``table`` point at this row through their ``column``."""
+    return Relation(table, table, "id", column, many=True)
+
+
 class Writer(Protocol):
     """Validates and performs a resource's writes (the domain's services)."""
 

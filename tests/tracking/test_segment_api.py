@@ -9,59 +9,13 @@ import json
 import pytest
 from django.test import Client
 
+from tests.tracking.test_segment_dialect import REFERENCE_EXAMPLE
 from tracking.models import Account, AccountUser, CustomerUser, Event
 
 pytestmark = pytest.mark.django_db
 
-# The reference's own example (dreamdata-segment-batch-api.txt), as written.
-REFERENCE_BATCH = {
-    "messageId": "6f47f5a0-4118-42de-9e15-95cf9ed2a426",
-    "sentAt": "2015-12-02T00:30:08.276Z",
-    "batch": [
-        {
-            "type": "identify",
-            "messageId": "6ad2be86-6d78-43bd-8a5b-846ddbc042c2",
-            "userId": "019mr8mf4r",
-            "traits": {"email": "jake@yahoo.com", "name": "Jake Peterson", "age": 26},
-            "context": {
-                "ip": "24.5.68.47",
-                "library": {"name": "customer", "version": "v1"},
-                "campaign": {
-                    "name": "my_campaign",
-                    "source": "demo",
-                    "medium": "calendly",
-                    "term": "",
-                    "content": "",
-                },
-            },
-            "timestamp": "2012-12-02T00:30:08.276Z",
-        },
-        {
-            "type": "track",
-            "messageId": "3f8236bc-c010-43bb-a341-cd30b5228e9d",
-            "userId": "019mr8mf4r",
-            "event": "Song Played",
-            "properties": {"name": "Fallin for You", "artist": "Dierks Bentley"},
-            "context": {
-                "ip": "24.5.68.47",
-                "page": {
-                    "referrer": "http://localhost:3000/test",
-                    "url": "http://localhost:3000/test/path?param=a088fb06-a208-4552-b4b7-28fb7f95aeaf",
-                },
-                "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) "
-                "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
-                "campaign": {
-                    "name": "my_campaign",
-                    "source": "demo",
-                    "medium": "calendly",
-                    "term": "",
-                    "content": "",
-                },
-            },
-            "timestamp": "2012-12-02T00:30:12.984Z",
-        },
-    ],
-}
+# The reference's own example, as written (one copy, in the adapter's tests).
+REFERENCE_BATCH = REFERENCE_EXAMPLE
 
 
 def basic(key: str, colon: bool = True) -> str:
