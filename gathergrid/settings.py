@@ -62,6 +62,8 @@ SHARED_APPS = [
     "rest_framework",
     "django_filters",
     "corsheaders",
+    "django_htmx",
+    "ui",
 ]
 TENANT_APPS = [
     "gathergrid",
@@ -72,6 +74,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.BrowserTenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -96,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ui.context_processors.tenant",
             ],
         },
     },
@@ -206,6 +211,12 @@ CORS_PREFLIGHT_MAX_AGE = 86400
 
 # --- Browser UI -----------------------------------------------------------------
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Rows per page of every list and grid in the browser UI.
+UI_PAGE_SIZE = int(os.environ.get("UI_PAGE_SIZE", "50"))
 
 # --- Misc ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -213,8 +224,11 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = None  # no collectstatic: WhiteNoise serves from the finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static files straight from the app's folders (no
+# collectstatic step); the admin's and htmx's files come from their packages.
+WHITENOISE_USE_FINDERS = True
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

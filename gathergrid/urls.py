@@ -10,6 +10,7 @@ urlpatterns = [
     path("rest/v1", rest_views.root_view),
     path("rest/v1/", include("gathergrid.rest.urls")),
     path("admin/", admin.site.urls),
+    path("", include("ui.urls")),
     path("", include("tracking.urls")),
 ]
 

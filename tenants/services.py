@@ -272,6 +272,29 @@ def _login_throttled(*, email: str, ip: str | None) -> bool:
     return ip is not None and recent.filter(ip=ip).count() >= limit * 4
 
 
+class SignInError(Exception):
+    """A browser sign-in refused; the message is safe to show."""
+
+
+def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
+    """Check a browser sign-in with the same users, passwords and throttle as
+    ``/auth/v1``; the caller starts the session. Staff without tenants may sign
+    in too (for ``/admin/``)."""
+    email = (email or "").strip().lower()
+    if not email or not password:
+        raise SignInError("Enter your email and password.")
+    if _login_throttled(email=email, ip=ip):
+        raise SignInError("Too many failed sign-in attempts. Try again later.")
+    user = authenticate(username=email, password=password)
+    if user is None:
+        LoginFailure.objects.create(email=email, ip=ip)
+        raise SignInError("Email or password is wrong.")
+    LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
+        lower_email=email
+    ).delete()
+    return user
+
+
 INVALID_CREDENTIALS = AuthApiError(
     "Invalid login credentials", code="invalid_credentials", status=400
 )

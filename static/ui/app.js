@@ -1,0 +1,66 @@
+// Gather Grid UI behaviour that htmx does not cover: keyboard movement in the
+// entries grid and copy buttons. Everything works without it, only slower.
+(function () {
+  "use strict";
+  // htmx: swap 4xx answers too (validation errors are rendered next to the
+  // cell or form); keep 5xx out of the page and say so.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) {
+      htmx.config.responseHandling = [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "4..", swap: true, error: false },
+        { code: "...", swap: false, error: true },
+      ];
+    }
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    alert("The server could not save this (" + event.detail.xhr.status + "). Nothing was changed; try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    alert("The server could not be reached. Nothing was changed; try again.");
+  });
+
+  // Grid: arrow keys (with Alt, or from a non-text control) and Enter move
+  // between cells of a table.grid, like a spreadsheet.
+  function cellOf(el) { return el && el.closest("table.grid td"); }
+  function focusCell(td) {
+    if (!td) return;
+    var target = td.querySelector("input, select, textarea, button, a, [tabindex]");
+    (target || td).focus();
+    if (target && target.select && target.type !== "checkbox") target.select();
+  }
+  document.addEventListener("keydown", function (event) {
+    var td = cellOf(event.target);
+    if (!td) return;
+    var tr = td.parentElement;
+    var index = Array.prototype.indexOf.call(tr.children, td);
+    var textual = event.target.tagName === "INPUT" && /text|number|date|email|search/.test(event.target.type);
+    var move = null;
+    if (event.key === "ArrowDown" || (event.key === "Enter" && event.target.tagName === "INPUT" && event.target.type !== "checkbox")) move = [1, 0];
+    else if (event.key === "ArrowUp") move = [-1, 0];
+    else if (event.key === "ArrowRight" && (!textual || event.altKey)) move = [0, 1];
+    else if (event.key === "ArrowLeft" && (!textual || event.altKey)) move = [0, -1];
+    if (event.target.tagName === "SELECT" && (event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey) return;
+    if (!move) return;
+    if (event.key === "Enter" && event.target.form === null) event.target.dispatchEvent(new Event("change", { bubbles: true }));
+    var row = tr;
+    if (move[0] === 1) row = tr.nextElementSibling;
+    if (move[0] === -1) row = tr.previousElementSibling;
+    if (!row) return;
+    var next = row.children[index + move[1]];
+    if (next) { event.preventDefault(); focusCell(next); }
+  });
+
+  // Copy buttons: <button data-copy="#id">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.innerText).then(function () {
+      var label = button.textContent; button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1200);
+    });
+  });
+})();

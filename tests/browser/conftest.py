@@ -1,0 +1,99 @@
+"""Real-browser tests: Debian's headless chromium driven by Playwright against
+the real service (``manage.py serve`` on its own embedded PostgreSQL, the
+session's ``served`` fixture). Each test works in a tenant of its own, made
+with the management commands an operator would use."""
+
+import itertools
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery staple"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+_counter = itertools.count()
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@dataclass
+class UiTenant:
+    schema: str
+    email: str
+    password: str
+    base_url: str
+
+    def url(self, path: str = "") -> str:
+        return f"{self.base_url}/t/{self.schema}/{path}"
+
+
+@pytest.fixture
+def ui_tenant(served) -> UiTenant:
+    """A fresh tenant with an admin user, made through the management commands."""
+    schema = f"ui_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    served.manage("create_tenant", schema, "--name", f"UI {schema}")
+    email = f"admin-{schema.replace('_', '-')}@example.com"
+    served.manage(
+        "create_tenant_admin", email, "--tenant", schema, "--password", PASSWORD
+    )
+    return UiTenant(schema=schema, email=email, password=PASSWORD, base_url=served.url)
+
+
+@pytest.fixture
+def tracking_key(served, ui_tenant) -> str:
+    out = served.manage("issue_key", ui_tenant.schema, "--kind", "tracking", "--json")
+    return json.loads(out)["key"]
+
+
+@pytest.fixture
+def page(chromium, ui_tenant):
+    """A signed-in page (admin of ``ui_tenant``), on the tenant's home."""
+    context = chromium.new_context(viewport={"width": 1360, "height": 860})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, ui_tenant)
+    yield page
+    context.close()
+
+
+def sign_in(page, ui_tenant: UiTenant) -> None:
+    page.goto(f"{ui_tenant.base_url}/login/")
+    page.get_by_label("Email").fill(ui_tenant.email)
+    page.get_by_label("Password").fill(ui_tenant.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/t/{ui_tenant.schema}/**")
+
+
+def screenshot(page, name: str) -> None:
+    """Save ``docs/screenshots/<name>.png`` when GATHERGRID_SCREENSHOTS=1 (the
+    README shows them); otherwise do nothing, so tests leave the tree clean."""
+    if os.environ.get("GATHERGRID_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

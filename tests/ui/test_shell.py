@@ -1,0 +1,96 @@
+"""Sign in/out, the tenant switcher and tenant isolation of ``/t/<tenant>/``."""
+
+import pytest
+from django.test import Client
+
+from tenants.models import Role
+from tenants.services import membership_set
+from tests.conftest import PASSWORD, make_member
+from tests.ui.conftest import ui_client
+
+
+def test_sign_in_with_the_api_password_starts_a_session(tenant_a):
+    user = make_member(tenant_a.tenant)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/login/")
+    token = page.cookies["csrftoken"].value
+    response = client.post(
+        "/login/",
+        {
+            "email": user.email.upper(),
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/")["Location"] == "/t/tenant_a/"
+
+
+def test_sign_in_without_csrf_token_is_refused(tenant_a):
+    user = make_member(tenant_a.tenant)
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_password_is_told_in_words_and_throttled(tenant_a, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 2
+    user = make_member(tenant_a.tenant)
+    client = Client()
+    for _ in range(2):
+        response = client.post("/login/", {"email": user.email, "password": "nope"})
+        assert response.status_code == 400
+        assert b"Email or password is wrong." in response.content
+    response = client.post("/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"Too many failed sign-in attempts" in response.content
+
+
+def test_next_must_stay_on_this_site(tenant_a):
+    user = make_member(tenant_a.tenant)
+    response = Client().post(
+        "/login/",
+        {"email": user.email, "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize("path", ["/", "/t/tenant_a/things/", "/t/tenant_a/settings/"])
+def test_pages_need_a_signed_in_user(tenant_a, path):
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_a_member_of_b_opening_a_urls_gets_404(tenant_a, client_b):
+    for path in ["/t/tenant_a/", "/t/tenant_a/things/", "/t/tenant_a/accounts/"]:
+        assert client_b.get(path).status_code == 404
+    assert client_b.get("/t/no_such_tenant/things/").status_code == 404
+
+
+def test_switcher_lists_only_the_users_tenants(tenant_a, tenant_b):
+    user = make_member(tenant_a.tenant, Role.VIEWER, email="both@example.com")
+    client = ui_client(user)
+    home = client.get("/")
+    assert home.status_code == 302  # one tenant: straight in
+    membership_set(user=user, tenant=tenant_b.tenant, role=Role.EDITOR)
+    listing = client.get("/").content.decode()
+    assert "/t/tenant_a/" in listing and "/t/tenant_b/" in listing
+    lonely = ui_client(make_member(tenant_b.tenant, email="only-b@example.com"))
+    page = lonely.get("/t/tenant_b/things/").content.decode()
+    assert "/t/tenant_b/" in page and "/t/tenant_a/" not in page
+
+
+def test_sign_out_needs_post_and_ends_the_session(client_a):
+    assert client_a.get("/logout/").status_code == 405
+    assert client_a.post("/logout/")["Location"] == "/login/"
+    assert client_a.get("/t/tenant_a/things/").status_code == 302
+
+
+def test_our_css_and_htmx_are_served_without_a_cdn(client_a):
+    page = client_a.get("/t/tenant_a/things/").content.decode()
+    assert "/static/ui/app.css" in page
+    assert "/static/django_htmx/htmx-2.min.js" in page or "htmx" in page
+    assert "https://" not in page.split("<body")[0]

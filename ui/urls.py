@@ -1,0 +1,20 @@
+"""The browser UI. Tenant pages live under ``/t/<tenant>/`` (the tenant is
+activated by ``tenants.middleware.BrowserTenantMiddleware``, which answers 404
+to non-members); each area keeps its own ``urlpatterns``."""
+
+from django.urls import include, path
+
+from ui.views import auth, home, imports, settings, things, tracking
+
+app_name = "ui"
+
+urlpatterns = [
+    path("login/", auth.sign_in, name="login"),
+    path("logout/", auth.sign_out, name="logout"),
+    path("", home.home, name="home"),
+    path("t/<str:schema>/", home.tenant_home, name="tenant_home"),
+    path("t/<str:schema>/", include(things.urlpatterns)),
+    path("t/<str:schema>/", include(imports.urlpatterns)),
+    path("t/<str:schema>/", include(tracking.urlpatterns)),
+    path("t/<str:schema>/", include(settings.urlpatterns)),
+]

@@ -1,0 +1,20 @@
+"""The tenant switcher: where a signed-in user lands."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from tenants.selectors import user_memberships
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """One tenant: go straight to it. Several: list them. None: say so."""
+    memberships = user_memberships(user_id=str(request.user.pk))
+    if len(memberships) == 1 and not request.GET.get("all"):
+        return redirect("ui:tenant_home", schema=memberships[0].tenant.schema_name)
+    return render(request, "ui/home.html", {"memberships": memberships})
+
+
+def tenant_home(request: HttpRequest, schema: str) -> HttpResponse:
+    return redirect("ui:things", schema=schema)

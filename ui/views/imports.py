@@ -1,0 +1,3 @@
+"""CSV import into a thing and CSV export of an entries view."""
+
+urlpatterns: list = []
