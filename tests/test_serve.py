@@ -23,6 +23,12 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
         password = served.banner("Admin password")
         assert served.banner("Tenant") == "demo"
         assert tracking_key.startswith("gg_pk_")
+        ui_url = served.banner("Browser UI").split()[0]
+        assert ui_url == served.url + "/t/demo/"
+        status, _, body = request("GET", served.url + "/login/")
+        assert status == 200 and b'name="password"' in body
+        status, _, body = request("GET", served.url + "/static/ui/app.css")
+        assert status == 200 and b"--accent" in body
 
         session = login(served, api_key, email, password)
         token = session["access_token"]

@@ -109,6 +109,8 @@ class Command(BaseCommand):
         lines = ["", f"Gather Grid is starting on {url}", ""]
         if credentials:
             lines += [
+                f"  Browser UI:    {url}/t/{credentials['tenant']}/ "
+                "(sign in with the admin email and password)",
                 f"  Tenant:        {credentials['tenant']}",
                 f"  Admin email:   {credentials['email']}",
                 f"  Admin password: {credentials['password']}",
