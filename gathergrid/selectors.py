@@ -1,0 +1,468 @@
+"""Reads of the entity-entry model for the browser UI (one tenant schema, the
+connection's). Each function returns a lazy queryset or a value; counts and
+flags come from subqueries, so a page costs the same with 1 row or 1,000."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.db.models import (
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Left
+
+from gathergrid.models import (
+    TEXT_INDEX_PREFIX,
+    Entry,
+    EntryHistory,
+    Field,
+    FieldDataType,
+    FieldEntry,
+    Thing,
+)
+from gathergrid.values import SHADOW_COLUMN, InvalidValue, normalise
+
+# --- Entries: the grid, the trash and CSV export ----------------------------------
+#
+# The grid's state lives in the query string (shareable URLs):
+#   f=<field id>:<operator>:<value>   a filter on a field (repeatable, all must hold)
+#   q=<text>                          free-text search in the entry's values
+#   sort=<key> | sort=-<key>          id, updated, classification, valid_from,
+#                                     valid_to, or f<field id>
+#   class=<item id> | class=none      classification filter
+#   valid_on=YYYY-MM-DD               entries valid on that day
+# ``entry_query_parse`` turns it into an :class:`EntryQuery`; ``entries_filtered``
+# (all matching rows, e.g. CSV export) and ``entries_page`` (one page of the grid)
+# take that query.
+
+# Rows counted for paging at most; beyond, the pager says "10,000+" (a count
+# of a filtered 1M-row thing would cost more than the page itself).
+ENTRY_COUNT_CAP = 10_000
+
+
+class FilterOperator(models.TextChoices):
+    CONTAINS = "contains", "contains"
+    EQ = "eq", "is"
+    NEQ = "neq", "is not"
+    STARTS = "starts", "starts with"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    EMPTY = "empty", "is empty"
+    NOT_EMPTY = "notempty", "is not empty"
+
+
+_TEXTUAL = ("contains", "eq", "neq", "starts", "empty", "notempty")
+_ORDERED = ("eq", "neq", "gt", "gte", "lt", "lte", "empty", "notempty")
+FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
+    FieldDataType.TEXT: _TEXTUAL,
+    FieldDataType.LONG_TEXT: _TEXTUAL,
+    FieldDataType.EMAIL: _TEXTUAL,
+    FieldDataType.URL: _TEXTUAL,
+    FieldDataType.JSON: ("contains", "empty", "notempty"),
+    FieldDataType.INTEGER: _ORDERED,
+    FieldDataType.DECIMAL: _ORDERED,
+    FieldDataType.REFERENCE: ("eq", "neq", "empty", "notempty"),
+    FieldDataType.DATE: _ORDERED,
+    FieldDataType.DATETIME: _ORDERED,
+    FieldDataType.BOOLEAN: ("eq", "empty", "notempty"),
+    FieldDataType.CHOICE: ("eq", "neq", "empty", "notempty"),
+    FieldDataType.MULTI_CHOICE: ("contains", "empty", "notempty"),
+}
+# Dates read better in words than with < and >.
+DATE_OPERATOR_LABELS = {
+    "eq": "on",
+    "neq": "not on",
+    "gt": "after",
+    "gte": "on or after",
+    "lt": "before",
+    "lte": "on or before",
+}
+ENTRY_SORT_KEYS = ("id", "updated", "classification", "valid_from", "valid_to")
+_SORT_COLUMNS = {
+    "id": "id",
+    "updated": "updated_at",
+    "classification": "classification_item__name",
+    "valid_from": "validity_start_date",
+    "valid_to": "validity_end_date",
+}
+
+
+def filter_operator_label(data_type: str, operator: str) -> str:
+    """How an operator reads for a field of ``data_type`` ("after" for dates)."""
+    if data_type in {FieldDataType.DATE, FieldDataType.DATETIME}:
+        return DATE_OPERATOR_LABELS.get(operator, FilterOperator(operator).label)
+    return FilterOperator(operator).label
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """One condition on one field's value; ``value`` is the typed value to compare
+    with (``None`` for empty/notempty), ``text`` what the user typed."""
+
+    field: Field
+    operator: str
+    text: str
+    value: Any = None
+
+    @property
+    def param(self) -> str:
+        return f"{self.field.id}:{self.operator}:{self.text}"
+
+    @property
+    def label(self) -> str:
+        words = filter_operator_label(self.field.data_type, self.operator)
+        if self.operator in {"empty", "notempty"}:
+            return f"{self.field.name} {words}"
+        return f"{self.field.name} {words} {self.text}"
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    """What the grid shows: filters, search, order (``errors`` says in words which
+    parts of the query string were ignored, and why)."""
+
+    filters: tuple[EntryFilter, ...] = ()
+    search: str = ""
+    order: str = "id"
+    classification: str = ""  # "", "none" or an item id
+    valid_on: date | None = None
+    errors: tuple[str, ...] = ()
+
+
+def _filter_value(field: Field, operator: str, text: str) -> Any:
+    """The value a filter compares with, typed like the field's shadow column."""
+    if operator in {"empty", "notempty"}:
+        return None
+    data_type = field.data_type
+    if data_type == FieldDataType.DATETIME:
+        # Datetime filters compare days (the filter input is a date).
+        data_type = FieldDataType.DATE
+    if data_type == FieldDataType.MULTI_CHOICE:
+        data_type = FieldDataType.CHOICE
+    if operator in {"contains", "starts"} or data_type in {
+        FieldDataType.TEXT,
+        FieldDataType.LONG_TEXT,
+        FieldDataType.EMAIL,
+        FieldDataType.URL,
+    }:
+        if text == "":
+            raise InvalidValue("needs a value")
+        return text
+    normal = normalise(data_type, field.options, text)
+    if normal.text is None:
+        raise InvalidValue("needs a value")
+    return {
+        "value_number": normal.number,
+        "value_date": normal.date,
+        "value_boolean": normal.boolean,
+    }.get(SHADOW_COLUMN.get(data_type, ""), normal.text)
+
+
+def entry_query_parse(
+    *, params: Mapping[str, Any], fields: Sequence[Field]
+) -> EntryQuery:
+    """The grid's state from a query string (``request.GET``); see the section
+    comment for the parameters. Unknown fields, operators and values that do not
+    fit the field's type are left out and named in ``errors``."""
+    getlist = getattr(params, "getlist", None)
+    raw_filters = getlist("f") if getlist else list(params.get("f") or [])
+    by_id = {field.id: field for field in fields}
+    filters: list[EntryFilter] = []
+    errors: list[str] = []
+    for raw in raw_filters:
+        field_id, _, rest = raw.partition(":")
+        operator, _, text = rest.partition(":")
+        field = by_id.get(int(field_id)) if field_id.isdigit() else None
+        if field is None:
+            errors.append(f"Filter {raw!r} ignored: no such field.")
+            continue
+        if operator not in FILTER_OPERATORS.get(field.data_type, ()):
+            errors.append(
+                f"Filter on {field.name} ignored: {operator!r} does not apply "
+                f"to a {field.get_data_type_display().lower()} field."
+            )
+            continue
+        try:
+            value = _filter_value(field, operator, text.strip())
+        except InvalidValue as error:
+            errors.append(f"Filter on {field.name} ignored: {error}.")
+            continue
+        filters.append(EntryFilter(field, operator, text.strip(), value))
+    order = str(params.get("sort") or "id")
+    key = order.removeprefix("-")
+    if not (
+        key in ENTRY_SORT_KEYS
+        or (key[:1] == "f" and key[1:].isdigit() and int(key[1:]) in by_id)
+    ):
+        errors.append(f"Sort {order!r} ignored: no such column.")
+        order = "id"
+    classification = str(params.get("class") or "")
+    if classification and classification != "none" and not classification.isdigit():
+        errors.append(f"Classification {classification!r} ignored: not an item id.")
+        classification = ""
+    valid_on = None
+    if params.get("valid_on"):
+        try:
+            valid_on = normalise(FieldDataType.DATE, None, params.get("valid_on")).date
+        except InvalidValue as error:
+            errors.append(f"Valid on ignored: {error}.")
+    return EntryQuery(
+        filters=tuple(filters),
+        search=str(params.get("q") or "").strip(),
+        order=order,
+        classification=classification,
+        valid_on=valid_on,
+        errors=tuple(errors),
+    )
+
+
+def _value_condition(item: EntryFilter) -> Q:
+    """The condition on a field_entries row that makes ``item`` hold."""
+    field, op, value = item.field, item.operator, item.value
+    if op == "contains":
+        if field.data_type == FieldDataType.MULTI_CHOICE:
+            return Q(value_json__contains=[value])
+        return Q(entered_value__icontains=value)
+    if op == "starts":
+        return Q(entered_value__istartswith=value)
+    column = SHADOW_COLUMN.get(field.data_type, "entered_value")
+    if field.data_type == FieldDataType.DATETIME:
+        column = "value_datetime__date"
+    if column == "entered_value":
+        # The (field, left(value, 200)) index serves equality on long texts too.
+        return Q(text_prefix=value[:TEXT_INDEX_PREFIX], entered_value=value)
+    lookup = {"eq": "exact", "neq": "exact"}.get(op, op)
+    return Q(**{f"{column}__{lookup}": value})
+
+
+def _field_filter(item: EntryFilter) -> Q:
+    values = FieldEntry.objects.filter(
+        entry_id=OuterRef("pk"), field_id=item.field.id, active=True
+    )
+    if item.operator in {"empty", "notempty"}:
+        present = Exists(values.filter(entered_value__isnull=False))
+        return ~Q(present) if item.operator == "empty" else Q(present)
+    matching = Exists(
+        values.annotate(text_prefix=Left("entered_value", TEXT_INDEX_PREFIX)).filter(
+            _value_condition(item)
+        )
+    )
+    # "is not" keeps the entries without a value, like a spreadsheet filter.
+    return ~Q(matching) if item.operator == "neq" else Q(matching)
+
+
+def _entries_matching(
+    *, thing: Thing, fields: Sequence[Field], query: EntryQuery, active: bool
+) -> QuerySet[Entry]:
+    entries = Entry.objects.filter(thing_id=thing.id, active=active)
+    for item in query.filters:
+        entries = entries.filter(_field_filter(item))
+    if query.search:
+        # A substring can sit anywhere in a value, so no btree serves it: the
+        # search runs per entry, and a page stops at its LIMIT.
+        entries = entries.filter(
+            Exists(
+                FieldEntry.objects.filter(
+                    entry_id=OuterRef("pk"),
+                    field_id__in=[field.id for field in fields],
+                    active=True,
+                    entered_value__icontains=query.search,
+                )
+            )
+        )
+    if query.classification == "none":
+        entries = entries.filter(classification_item_id__isnull=True)
+    elif query.classification:
+        entries = entries.filter(classification_item_id=int(query.classification))
+    if query.valid_on is not None:
+        day = query.valid_on
+        entries = entries.filter(
+            Q(validity_start_date__isnull=True) | Q(validity_start_date__lte=day),
+            Q(validity_end_date__isnull=True) | Q(validity_end_date__gte=day),
+        )
+    return entries
+
+
+# The row's values as {"<field id>": entered_value}: one subquery per row shown.
+_ENTRY_VALUES_SQL = (
+    "SELECT COALESCE(jsonb_object_agg(fe.field_id::text, fe.entered_value), "
+    '\'{}\'::jsonb) FROM field_entries fe WHERE fe.entry_id = "entries"."id" '
+    "AND fe.active AND fe.entered_value IS NOT NULL"
+)
+
+
+def _entry_columns(entries: QuerySet[Entry]) -> QuerySet[Entry]:
+    """Annotate what a row shows: ``values``, ``initialized``, ``complete`` (the
+    API's own expressions), ``classification_name``."""
+    from gathergrid.resources import ENTRIES  # the registry imports services
+
+    return entries.annotate(
+        values=RawSQL(_ENTRY_VALUES_SQL, (), output_field=models.JSONField()),
+        initialized=RawSQL(
+            ENTRIES.columns["initialized"].sql('"entries"'),
+            (),
+            output_field=models.BooleanField(),
+        ),
+        complete=RawSQL(
+            ENTRIES.columns["complete"].sql('"entries"'),
+            (),
+            output_field=models.BooleanField(),
+        ),
+        classification_name=F("classification_item__name"),
+    )
+
+
+def _ordered(entries: QuerySet[Entry], order: str) -> QuerySet[Entry]:
+    key = order.removeprefix("-")
+    descending = order.startswith("-")
+    if key.startswith("f"):
+        field = Field.objects.only("data_type").get(pk=int(key[1:]))
+        column = SHADOW_COLUMN.get(field.data_type, "entered_value")
+        if column == "value_json":
+            column = "entered_value"
+        # A LEFT JOIN on the one value of that field (unique per entry); sorted
+        # by its typed column, so 9 < 10 and dates by date.
+        entries = entries.annotate(
+            sort_value=FilteredRelation(
+                "field_entries",
+                condition=Q(
+                    field_entries__field_id=field.id, field_entries__active=True
+                ),
+            )
+        )
+        expression = F(f"sort_value__{column}")
+    else:
+        expression = F(_SORT_COLUMNS[key])
+    expression = (
+        expression.desc(nulls_last=True)
+        if descending
+        else expression.asc(nulls_last=True)
+    )
+    return entries.order_by(expression, "-id" if descending else "id")
+
+
+def entries_filtered(
+    *,
+    thing: Thing,
+    fields: Sequence[Field],
+    query: EntryQuery,
+    active: bool = True,
+) -> QuerySet[Entry]:
+    """All entries of ``thing`` matching ``query`` (``active=False``: the trash),
+    in the query's order, each annotated with ``values`` ({"<field id>":
+    entered_value}), ``initialized``, ``complete`` and ``classification_name``.
+
+    ``fields`` are the thing's active fields (search looks in their values). For
+    the CSV export of the grid's current view::
+
+        fields = list(Field.objects.filter(thing=thing, active=True))
+        query = entry_query_parse(params=request.GET, fields=fields)
+        for entry in entries_filtered(thing=thing, fields=fields, query=query)
+            .iterator(chunk_size=2000): ...
+    """
+    matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
+    return _ordered(_entry_columns(matching.select_related(None)), query.order)
+
+
+@dataclass(frozen=True)
+class EntriesPage:
+    rows: list[Entry]
+    number: int
+    page_size: int
+    has_next: bool
+    # Matching entries, counted up to ENTRY_COUNT_CAP (``count_capped`` beyond).
+    count: int
+    count_capped: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def page_count(self) -> int | None:
+        """Pages in all, unless the count was capped."""
+        if self.count_capped:
+            return None
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.page_size + len(self.rows)
+
+
+def entries_page(
+    *,
+    thing: Thing,
+    fields: Sequence[Field],
+    query: EntryQuery,
+    page: int = 1,
+    page_size: int,
+    active: bool = True,
+) -> EntriesPage:
+    """Page ``page`` (from 1) of :func:`entries_filtered`: two queries, however
+    many entries or fields: the page's rows with their values (LIMIT size + 1
+    tells whether a next page exists) and a count capped at ENTRY_COUNT_CAP."""
+    page = max(1, page)
+    rows = list(
+        entries_filtered(thing=thing, fields=fields, query=query, active=active)[
+            (page - 1) * page_size : page * page_size + 1
+        ]
+    )
+    matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
+    count = matching.order_by().values("id")[: ENTRY_COUNT_CAP + 1].count()
+    return EntriesPage(
+        rows=rows[:page_size],
+        number=page,
+        page_size=page_size,
+        has_next=len(rows) > page_size,
+        count=min(count, ENTRY_COUNT_CAP),
+        count_capped=count > ENTRY_COUNT_CAP,
+    )
+
+
+def entry_row(
+    *, thing: Thing, fields: Sequence[Field], entry_id: int, active: bool | None = None
+) -> Entry:
+    """One entry of ``thing`` annotated like a grid row; Entry.DoesNotExist if it
+    is not one of the thing's entries (or not in the ``active`` state asked)."""
+    entries = Entry.objects.filter(thing_id=thing.id, pk=entry_id)
+    if active is not None:
+        entries = entries.filter(active=active)
+    return _entry_columns(entries).get()
+
+
+def entry_history_list(*, entry: Entry) -> QuerySet[EntryHistory]:
+    """An entry's changes, newest first, with their field."""
+    return (
+        EntryHistory.objects.filter(entry_id=entry.id)
+        .select_related("field")
+        .order_by("-changed_at", "-id")
+    )
+
+
+def user_emails(*, user_ids: Iterable[Any]) -> dict[str, str]:
+    """{str(user id): email} for the ids given (one query on the public users
+    table; tenant rows keep user ids as plain values, no foreign key)."""
+    from tenants.models import User
+
+    ids = {str(user_id) for user_id in user_ids if user_id}
+    if not ids:
+        return {}
+    return {
+        str(user_id): email
+        for user_id, email in User.objects.filter(pk__in=ids).values_list("id", "email")
+    }
