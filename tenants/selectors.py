@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
 from django_tenants.utils import quote_schema_name
 
-from tenants.models import KeyKind, Membership, TenantKey, hash_secret
+from tenants.models import KeyKind, Membership, Tenant, TenantKey, hash_secret
 
 
 def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | None:
@@ -17,6 +18,20 @@ def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | N
         TenantKey.objects.select_related("tenant")
         .filter(key_hash=hash_secret(raw_key), kind__in=kinds, revoked_at__isnull=True)
         .first()
+    )
+
+
+def tenant_keys(*, tenant: Tenant) -> QuerySet[TenantKey]:
+    """The tenant's keys, newest first, revoked ones included."""
+    return TenantKey.objects.filter(tenant=tenant).order_by("-created_at", "-id")
+
+
+def tenant_members(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's memberships with their users, by email."""
+    return (
+        Membership.objects.select_related("user")
+        .filter(tenant=tenant)
+        .order_by("user__email")
     )
 
 

@@ -205,6 +205,69 @@ def membership_remove(*, user: User, tenant: Tenant) -> None:
     Membership.objects.filter(user=user, tenant=tenant).delete()
 
 
+# The member management of the browser UI's settings: same writes as above, plus
+# the rule that a tenant always keeps an admin.
+
+
+@transaction.atomic
+def member_add(
+    *, tenant: Tenant, email: str, role: str
+) -> tuple[Membership, str | None]:
+    """Make the user with ``email`` a member of ``tenant`` with ``role``.
+
+    A user who does not exist yet is created with a random temporary password,
+    returned (it is shown once to the admin, who passes it on); an existing
+    user keeps their password, so one tenant's admin never sets the password
+    of someone else's account.
+    """
+    user, created = user_ensure(email=email)
+    if Membership.objects.filter(user=user, tenant=tenant).exists():
+        raise ApplicationError(
+            f"{user.email} is already a member: change their role in the list.",
+            code="member_exists",
+        )
+    temporary_password = None
+    if created:
+        temporary_password = secrets.token_urlsafe(12)
+        user.set_password(temporary_password)
+        user.save(update_fields=["password", "updated_at"])
+    return membership_set(user=user, tenant=tenant, role=role), temporary_password
+
+
+def _keep_an_admin(*, tenant: Tenant, user: User) -> None:
+    """Refuse a change that would leave ``tenant`` without an admin.
+
+    The tenant's admin memberships are locked, so two admins demoting each
+    other at the same moment cannot both succeed.
+    """
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(tenant=tenant, role=Role.ADMIN)
+        .values_list("user_id", flat=True)
+    )
+    if admins == [user.id]:
+        raise ApplicationError(
+            f"{user.email} is the last admin of this tenant: make another member "
+            "an admin first.",
+            code="last_admin",
+        )
+
+
+@transaction.atomic
+def member_role_change(*, tenant: Tenant, user: User, role: str) -> Membership:
+    """Change a member's role; the last admin cannot be demoted."""
+    if role != Role.ADMIN:
+        _keep_an_admin(tenant=tenant, user=user)
+    return membership_set(user=user, tenant=tenant, role=role)
+
+
+@transaction.atomic
+def member_remove(*, tenant: Tenant, user: User) -> None:
+    """Remove a member (access ends at once); the last admin cannot be removed."""
+    _keep_an_admin(tenant=tenant, user=user)
+    membership_remove(user=user, tenant=tenant)
+
+
 # --- Auth sessions (/auth/v1) ------------------------------------------------------
 
 
