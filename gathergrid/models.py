@@ -226,3 +226,96 @@ class EntryHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of entry {self.entry_id} at {self.changed_at}"
+
+
+# --- CSV imports (gathergrid/imports.py) ------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for the column mapping"
+    VALIDATING = "validating", "Validating"
+    VALIDATED = "validated", "Validated"
+    APPLIED = "applied", "Applied"
+    DISCARDED = "discarded", "Discarded"
+
+
+class ImportMode(models.TextChoices):
+    VALID_ROWS = "valid", "Apply the valid rows"
+    ALL_OR_NOTHING = "all", "All or nothing"
+
+
+class ImportJob(models.Model):
+    """One CSV upload into a thing, from mapping through validation to apply.
+
+    The file lives in ``import_rows`` (staging), not on a worker's disk, so any
+    worker can serve the next step.
+    """
+
+    thing = models.ForeignKey(
+        Thing, on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    filename = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=12, choices=ImportStatus.choices, default=ImportStatus.MAPPING
+    )
+    mode = models.CharField(
+        max_length=8, choices=ImportMode.choices, blank=True, default=""
+    )
+    delimiter = models.CharField(max_length=1, default=",")
+    # The CSV's header cells, and per column the target it maps to ("" = skip).
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    total_rows = models.IntegerField(default=0)
+    validated_rows = models.IntegerField(default=0)
+    # The last staging row number validated: the next step starts after it.
+    validated_through = models.IntegerField(default=0)
+    valid_rows = models.IntegerField(default=0)
+    rejected_rows = models.IntegerField(default=0)
+    created_entries = models.IntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    validation_started_at = models.DateTimeField(null=True, blank=True)
+    validation_seconds = models.FloatField(null=True, blank=True)
+    apply_seconds = models.FloatField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "import_jobs"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.filename!r} into thing {self.thing_id}"
+
+
+class ImportRow(models.Model):
+    """A staged CSV record: its cells, then the entry it becomes or why not."""
+
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
+    # The record's number in the file, the header being row 1 (as spreadsheets
+    # count), so an admin finds a rejected row where the report says.
+    number = models.IntegerField()
+    raw = models.JSONField()
+    # The entry as EntryWriter.insert takes it (without thing_id), once valid.
+    values = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        db_table = "import_rows"
+        ordering = ["job_id", "number"]
+        constraints = [
+            models.UniqueConstraint("job", "number", name="import_rows_job_number")
+        ]
+        indexes = [
+            models.Index(
+                fields=["job", "number"],
+                name="import_rows_rejected",
+                condition=Q(error__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.number} of import {self.job_id}"

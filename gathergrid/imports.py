@@ -1,0 +1,697 @@
+"""CSV import into a thing, and the rows of a CSV export.
+
+An import is a job in the tenant's schema: the upload is parsed once into
+staging rows (``import_rows``), so any worker can serve the next step. The
+admin maps columns to fields, the rows are validated in chunks by the same
+rules as the API's writers (``values.normalise`` and ``EntryWriter.clean``;
+the required-for-initialization and reference rules as ``EntryWriter.insert``
+applies them), and applying writes all chosen rows through
+``EntryWriter.insert`` (COPY, history) in one transaction, which is also where
+the job becomes ``applied``: a crash before the commit leaves nothing behind,
+and a job cannot be applied twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from gathergrid.errors import ApplicationError, PostgrestError
+from gathergrid.models import (
+    ClassificationItem,
+    Entry,
+    Field,
+    FieldDataType,
+    ImportJob,
+    ImportMode,
+    ImportRow,
+    ImportStatus,
+    Thing,
+)
+from gathergrid.rest.registry import WriteContext
+from gathergrid.services import EntryWriter, FieldEntryWriter, ModelWriter
+from gathergrid.values import InvalidValue, is_empty, normalise
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Rows per validation step: one step is one short request (well under a second).
+VALIDATE_CHUNK = 1000
+# Rows per EntryWriter.insert call while applying (all in one transaction).
+APPLY_CHUNK = 5000
+STAGE_CHUNK = 5000
+PREVIEW_ROWS = 20
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+# Mapping targets besides the thing's fields ("field:<id>"); "" skips a column.
+ENTRY_COLUMNS = {
+    "classification_item_id": "Classification item (id or name)",
+    "validity_start_date": "Valid from (validity_start_date)",
+    "validity_end_date": "Valid to (validity_end_date)",
+}
+ENTRY_COLUMN_ALIASES = {
+    "classification_item_id": {"classification_item_id", "classification_item"},
+    "validity_start_date": {"validity_start_date", "valid from"},
+    "validity_end_date": {"validity_end_date", "valid to"},
+}
+
+
+class ImportRefused(ApplicationError):
+    """An import step refused, with the reason in words."""
+
+
+class ImportFileError(ImportRefused):
+    """The upload is not a CSV file we can read."""
+
+
+class MappingErrors(ImportRefused):
+    """Per column (index) what is wrong with the chosen target."""
+
+    def __init__(self, columns: dict[int, str]) -> None:
+        super().__init__("The mapping has problems; see the marked columns.")
+        self.columns = columns
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "UI_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+# --- Parsing ----------------------------------------------------------------------
+
+
+def csv_decode(data: bytes) -> str:
+    """The file's text: UTF-8 with or without a byte-order mark."""
+    if not data.strip():
+        raise ImportFileError("The file is empty.")
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(
+            "This is not a CSV file: it holds binary data. Save the sheet as "
+            "“CSV UTF-8” and upload that."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportFileError(
+            f"The file is not UTF-8 text (an invalid byte on line {line}). "
+            "Save it as “CSV UTF-8” and upload it again."
+        ) from None
+
+
+def csv_sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits the first rows most evenly."""
+    sample = text[:65536]
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        try:
+            rows = [row for _, row in zip(range(20), reader, strict=False) if row]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        # Rows as wide as the header count most; the last may be cut off.
+        score = (sum(1 for row in rows[:-1] if len(row) == width), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of each non-blank record; the header is row 1."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    try:
+        for cells in reader:
+            number += 1
+            if cells and any(cell.strip() for cell in cells):
+                yield number, cells
+    except csv.Error as error:
+        raise ImportFileError(
+            f"Row {number + 1} cannot be read as CSV: {error}."
+        ) from None
+
+
+def _header_names(cells: list[str]) -> list[str]:
+    return [cell.strip() or f"Column {i + 1}" for i, cell in enumerate(cells)]
+
+
+class _StagingWriter(ModelWriter):
+    """COPY of staging rows (the same bulk path the entry writers use)."""
+
+    model = ImportRow
+
+
+_staging_writer = _StagingWriter()
+
+
+@transaction.atomic
+def import_job_create(
+    *, thing: Thing, filename: str, data: bytes, user_id: Any
+) -> ImportJob:
+    """Parse an upload into a new job and its staging rows; map by column names."""
+    if len(data) > max_bytes():
+        raise ImportFileError(
+            f"The file is {len(data) / 1e6:.1f} MB; the limit is "
+            f"{max_bytes() / 1e6:.0f} MB. Split it into smaller files."
+        )
+    if not thing.active:
+        raise ImportRefused("This thing is deactivated; restore it to import into it.")
+    text = csv_decode(data)
+    delimiter = csv_sniff_delimiter(text)
+    records = csv_records(text, delimiter)
+    first = next(records, None)
+    if first is None:
+        raise ImportFileError("The file is empty.")
+    header = _header_names(first[1])
+    fields = list(_active_fields(thing.id))
+    job = ImportJob.objects.create(
+        thing=thing,
+        filename=filename[:255],
+        delimiter=delimiter,
+        header=header,
+        mapping=import_mapping_default(header=header, fields=fields),
+        created_by=user_id,
+    )
+    total = 0
+    batch: list[dict[str, Any]] = []
+    for number, cells in records:
+        batch.append({"job_id": job.id, "number": number, "raw": cells})
+        if len(batch) >= STAGE_CHUNK:
+            total += _stage(batch)
+            batch = []
+    total += _stage(batch)
+    if total == 0:
+        raise ImportFileError("The file has a header but no rows.")
+    job.total_rows = total
+    job.save(update_fields=["total_rows"])
+    return job
+
+
+def _stage(batch: list[dict[str, Any]]) -> int:
+    if batch:
+        _staging_writer.insert_rows(batch, ctx=WriteContext(user_id=None))
+    return len(batch)
+
+
+# --- Mapping ----------------------------------------------------------------------
+
+
+def _active_fields(thing_id: int) -> QuerySet[Field]:
+    return Field.objects.filter(thing_id=thing_id, active=True).order_by(
+        "position", "id"
+    )
+
+
+def import_targets(*, fields: Iterable[Field]) -> list[tuple[str, str]]:
+    """(value, label) of every column target: the fields, then entry columns."""
+    return [
+        *((f"field:{f.id}", f.name) for f in fields),
+        *ENTRY_COLUMNS.items(),
+    ]
+
+
+def import_mapping_default(*, header: list[str], fields: Sequence[Field]) -> list[str]:
+    """Each column's target by name, ignoring case (a field wins over an entry
+    column); each target is used once."""
+    by_name: dict[str, str] = {}
+    for column, aliases in ENTRY_COLUMN_ALIASES.items():
+        for alias in aliases:
+            by_name[alias] = column
+    for f in fields:
+        by_name[f.name.strip().lower()] = f"field:{f.id}"
+    mapping, used = [], set()
+    for name in header:
+        target = by_name.get(name.strip().lower(), "")
+        if target in used:
+            target = ""
+        used.add(target)
+        mapping.append(target)
+    return mapping
+
+
+def import_mapping_check(*, job: ImportJob, mapping: list[str]) -> None:
+    """Raise :class:`MappingErrors` for unknown targets or a target used twice."""
+    valid = {value for value, _ in import_targets(fields=_active_fields(job.thing_id))}
+    errors: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, target in enumerate(mapping):
+        if not target:
+            continue
+        if target not in valid:
+            errors[index] = "This field no longer exists; choose another."
+        elif target in seen:
+            errors[index] = (
+                f"Already chosen for column “{job.header[seen[target]]}”; "
+                "a target takes one column."
+            )
+        else:
+            seen[target] = index
+    if len(mapping) != len(job.header):
+        errors[len(job.header)] = "Give a target (or skip) for every column."
+    if errors:
+        raise MappingErrors(errors)
+
+
+def import_unmapped_fields(
+    *, fields: Iterable[Field], mapping: list[str]
+) -> dict[str, list[str]]:
+    """Names of required-for-initialization and mandatory fields no column fills."""
+    chosen = set(mapping)
+    unmapped: dict[str, list[str]] = {"required": [], "mandatory": []}
+    for f in fields:
+        if f"field:{f.id}" in chosen:
+            continue
+        if f.required_for_initialization:
+            unmapped["required"].append(f.name)
+        elif f.mandatory:
+            unmapped["mandatory"].append(f.name)
+    return unmapped
+
+
+@transaction.atomic
+def import_mapping_set(*, job: ImportJob, mapping: list[str]) -> ImportJob:
+    """Save the mapping and (re)start validation from the first row."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _refuse_unless(
+        job, {ImportStatus.MAPPING, ImportStatus.VALIDATING, ImportStatus.VALIDATED}
+    )
+    import_mapping_check(job=job, mapping=mapping)
+    job.mapping = mapping
+    job.status = ImportStatus.VALIDATING
+    job.validated_rows = job.validated_through = 0
+    job.valid_rows = job.rejected_rows = 0
+    job.validation_started_at = timezone.now()
+    job.validation_seconds = None
+    job.error = ""
+    job.updated_at = timezone.now()
+    job.save()
+    return job
+
+
+# --- Validation -------------------------------------------------------------------
+
+
+@dataclass
+class CheckedRow:
+    """One staged row checked against the mapping: the entry, or why not."""
+
+    number: int
+    raw: list[str]
+    values: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+    # Per mapped column (in mapping order): the value as it will be stored (or
+    # the cell as given when it is wrong) and whether that cell is wrong.
+    cells: list[tuple[str, bool]] = field(default_factory=list)
+    # Field id -> its position in ``cells``.
+    cell_of_field: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) if self.errors else None
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+class RowChecker:
+    """Checks rows of one job by the writers' rules, without writing."""
+
+    def __init__(self, job: ImportJob, mapping: list[str] | None = None) -> None:
+        self.thing_id = job.thing_id
+        self.header = job.header
+        self.mapping = mapping if mapping is not None else job.mapping
+        self.fields = {f.id: f for f in _active_fields(job.thing_id)}
+        self.required = [
+            f for f in self.fields.values() if f.required_for_initialization
+        ]
+        self.entry_writer = EntryWriter(FieldEntryWriter())
+        self.ctx = WriteContext(user_id=None)
+        self.items: dict[int, str] | None = None
+
+    def mapped(self) -> list[tuple[int, str, str]]:
+        """(column index, target, label) of the mapped columns."""
+        labels = dict(import_targets(fields=self.fields.values()))
+        return [
+            (index, target, labels.get(target, target))
+            for index, target in enumerate(self.mapping)
+            if target
+        ]
+
+    def _classification(self, cell: str) -> tuple[int | None, str | None]:
+        if self.items is None:
+            self.items = dict(
+                ClassificationItem.objects.filter(active=True).values_list("id", "name")
+            )
+        text = cell.strip()
+        if text.isdigit() and int(text) in self.items:
+            return int(text), None
+        named = [i for i, name in self.items.items() if name == text]
+        if len(named) == 1:
+            return named[0], None
+        if len(named) > 1:
+            return None, f"classification item “{text}” is ambiguous; give its id"
+        return None, f"classification item “{text}” does not exist or is inactive"
+
+    def check(self, rows: Sequence[tuple[int, list[str]]]) -> list[CheckedRow]:
+        checked = [self._check_one(number, raw) for number, raw in rows]
+        self._check_references(checked)
+        return checked
+
+    def _check_one(self, number: int, raw: list[str]) -> CheckedRow:
+        row = CheckedRow(number=number, raw=raw)
+        width = len(self.header)
+        if len(raw) > width and any(cell.strip() for cell in raw[width:]):
+            row.errors.append(f"the row has {len(raw)} cells; the header has {width}")
+        entry: dict[str, Any] = {"thing_id": self.thing_id}
+        values: list[dict[str, Any]] = []
+        filled: set[int] = set()
+        for index, target in enumerate(self.mapping):
+            if not target:
+                continue
+            cell = raw[index] if index < len(raw) else ""
+            shown, wrong = cell, False
+            if target.startswith("field:"):
+                f = self.fields[int(target.removeprefix("field:"))]
+                row.cell_of_field[f.id] = len(row.cells)
+                if not is_empty(cell):
+                    try:
+                        normal = normalise(f.data_type, f.options, cell)
+                    except InvalidValue as error:
+                        row.errors.append(f"{f.name}: {error}")
+                        wrong = True
+                    else:
+                        shown = normal.text or ""
+                        values.append({"field_id": f.id, "entered_value": normal.text})
+                        filled.add(f.id)
+            elif not is_empty(cell):
+                if target == "classification_item_id":
+                    item, problem = self._classification(cell)
+                    if problem:
+                        row.errors.append(problem)
+                        wrong = True
+                    else:
+                        entry[target] = item
+                else:
+                    entry[target] = cell.strip()
+            row.cells.append((shown, wrong))
+        try:
+            cleaned = self.entry_writer.clean(
+                entry, index=None, ctx=self.ctx, creating=True
+            )
+        except PostgrestError as error:
+            row.errors.append(error.message)
+            cleaned = {}
+        missing = sorted(f.name for f in self.required if f.id not in filled)
+        if missing:
+            # The words EntryWriter.insert uses for the same rule.
+            row.errors.append(
+                "missing required-for-initialization value(s): " + ", ".join(missing)
+            )
+        if not row.errors:
+            row.values = {
+                **{k: _jsonable(v) for k, v in cleaned.items() if k != "thing_id"},
+                "field_entries": values,
+            }
+        return row
+
+    def _check_references(self, rows: list[CheckedRow]) -> None:
+        """A reference must name an entry of the field's target thing (the rule
+        values_write applies), one query per reference field per chunk."""
+        references = [
+            (row, self.fields[value["field_id"]], int(value["entered_value"]))
+            for row in rows
+            for value in (row.values or {}).get("field_entries", [])
+            if self.fields[value["field_id"]].data_type == FieldDataType.REFERENCE
+        ]
+        wanted: dict[int, set[int]] = defaultdict(set)
+        for _, f, entry_id in references:
+            wanted[f.id].add(entry_id)
+        found: dict[int, set[int]] = {}
+        for field_id, ids in wanted.items():
+            target = (self.fields[field_id].options or {}).get("thing_id")
+            found[field_id] = set(
+                Entry.objects.filter(pk__in=ids, thing_id=target).values_list(
+                    "id", flat=True
+                )
+            )
+        for row, f, entry_id in references:
+            if entry_id not in found[f.id]:
+                target = (f.options or {}).get("thing_id")
+                row.errors.append(
+                    f"{f.name}: entry {entry_id} is not an entry of thing {target}"
+                )
+                row.values = None
+                position = row.cell_of_field[f.id]
+                row.cells[position] = (row.cells[position][0], True)
+
+
+def import_preview(
+    *, job: ImportJob, mapping: list[str] | None = None, limit: int = PREVIEW_ROWS
+) -> tuple[RowChecker, list[CheckedRow]]:
+    """The first rows as they would be stored under ``mapping`` (not saved)."""
+    checker = RowChecker(job, mapping)
+    rows = ImportRow.objects.filter(job=job).order_by("number")[:limit]
+    return checker, checker.check([(r.number, r.raw) for r in rows])
+
+
+def import_validate_step(*, job: ImportJob, chunk: int = VALIDATE_CHUNK) -> ImportJob:
+    """Validate the next ``chunk`` staged rows; the last step marks the job
+    validated. Steps of one job run one at a time (the job row is locked)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportStatus.VALIDATING:
+            return job
+        rows = list(
+            ImportRow.objects.filter(job=job, number__gt=job.validated_through)
+            .order_by("number")
+            .values_list("id", "number", "raw")[:chunk]
+        )
+        checked = RowChecker(job).check([(number, raw) for _, number, raw in rows])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'UPDATE "import_rows" AS r SET "values" = v.values::jsonb, '
+                '"error" = v.error FROM (SELECT unnest(%s::bigint[]) AS id, '
+                "unnest(%s::text[]) AS values, unnest(%s::text[]) AS error) AS v "
+                "WHERE r.id = v.id",
+                [
+                    [row_id for row_id, _, _ in rows],
+                    [
+                        json.dumps(c.values) if c.values is not None else None
+                        for c in checked
+                    ],
+                    [c.error for c in checked],
+                ],
+            )
+        valid = sum(1 for c in checked if c.values is not None)
+        job.validated_rows += len(rows)
+        job.valid_rows += valid
+        job.rejected_rows += len(rows) - valid
+        if rows:
+            job.validated_through = rows[-1][1]
+        if not rows or job.validated_rows >= job.total_rows:
+            job.status = ImportStatus.VALIDATED
+            job.validation_seconds = import_elapsed(job)
+        job.updated_at = timezone.now()
+        job.save()
+    return job
+
+
+def import_elapsed(job: ImportJob) -> float:
+    if job.validation_seconds is not None:
+        return job.validation_seconds
+    if job.validation_started_at is None:
+        return 0.0
+    return (timezone.now() - job.validation_started_at).total_seconds()
+
+
+def import_rows_per_second(job: ImportJob) -> int:
+    seconds = import_elapsed(job)
+    return int(job.validated_rows / seconds) if seconds > 0 else 0
+
+
+# --- Apply and discard ----------------------------------------------------------
+
+
+def _refuse_unless(job: ImportJob, allowed: set[str]) -> None:
+    if job.status in allowed:
+        return
+    if job.status == ImportStatus.APPLIED:
+        raise ImportRefused(
+            f"This import was already applied: it created {job.created_entries:,} "
+            "entries. Nothing was done again."
+        )
+    if job.status == ImportStatus.DISCARDED:
+        raise ImportRefused("This import was discarded; upload the file again.")
+    if job.status == ImportStatus.MAPPING:
+        raise ImportRefused("Map the columns first.")
+    raise ImportRefused("Validation has not finished yet; wait for it to finish.")
+
+
+_ROW_LABEL = re.compile(r"^row (\d+): ")
+
+
+def _file_row_message(message: str, numbers: list[int]) -> str:
+    """The writer names rows by their index in its batch; name the file's row."""
+    match = _ROW_LABEL.match(message)
+    if match and int(match[1]) < len(numbers):
+        return f"row {numbers[int(match[1])]}: " + message[match.end() :]
+    if len(numbers) == 1:
+        return f"row {numbers[0]}: {message}"
+    return message
+
+
+def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
+    """Write the job's valid rows as entries, all in one transaction.
+
+    ``all`` refuses when any row is rejected. The job becomes ``applied`` in the
+    same transaction, and its staging rows go with it.
+    """
+    if mode not in ImportMode.values:
+        raise ImportRefused("Choose how to apply: the valid rows, or all or nothing.")
+    started = time.perf_counter()
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update().select_related("thing").get(pk=job.pk)
+        )
+        _refuse_unless(job, {ImportStatus.VALIDATED})
+        if mode == ImportMode.ALL_OR_NOTHING and job.rejected_rows:
+            raise ImportRefused(
+                f"All or nothing: {job.rejected_rows:,} row(s) are rejected, so "
+                "nothing was imported. Fix them and upload again, or apply the "
+                "valid rows."
+            )
+        if not job.thing.active:
+            raise ImportRefused("This thing is deactivated; restore it to import.")
+        writer = EntryWriter(FieldEntryWriter())
+        ctx = WriteContext(user_id=str(user_id) if user_id else None)
+        created, last = 0, 0
+        while True:
+            batch = list(
+                ImportRow.objects.filter(
+                    job=job, number__gt=last, values__isnull=False, error__isnull=True
+                )
+                .order_by("number")
+                .values_list("number", "values")[:APPLY_CHUNK]
+            )
+            if not batch:
+                break
+            numbers = [number for number, _ in batch]
+            try:
+                result = writer.insert(
+                    [{"thing_id": job.thing_id, **values} for _, values in batch],
+                    ctx=ctx,
+                    upsert=None,
+                )
+            except PostgrestError as error:
+                # Something changed since validation (a field, a reference).
+                raise ImportRefused(
+                    "Nothing was imported: "
+                    + _file_row_message(error.message, numbers)
+                    + ". Validate again (change mapping) to see every such row."
+                ) from None
+            created += result.inserted
+            last = numbers[-1]
+        job.status = ImportStatus.APPLIED
+        job.mode = mode
+        job.created_entries = created
+        job.applied_at = timezone.now()
+        job.apply_seconds = time.perf_counter() - started
+        job.updated_at = timezone.now()
+        job.save()
+        ImportRow.objects.filter(job=job).delete()
+    return job
+
+
+@transaction.atomic
+def import_discard(*, job: ImportJob) -> ImportJob:
+    """Drop a job that was not applied, with its staging rows."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _refuse_unless(
+        job, {ImportStatus.MAPPING, ImportStatus.VALIDATING, ImportStatus.VALIDATED}
+    )
+    job.status = ImportStatus.DISCARDED
+    job.updated_at = timezone.now()
+    job.save()
+    ImportRow.objects.filter(job=job).delete()
+    return job
+
+
+# --- Reads ------------------------------------------------------------------------
+
+
+def import_jobs_of(*, thing_id: int) -> QuerySet[ImportJob]:
+    """A thing's imports, newest first."""
+    return ImportJob.objects.filter(thing_id=thing_id).order_by("-id")
+
+
+def import_rejected_rows(*, job: ImportJob) -> QuerySet[ImportRow]:
+    """A validated job's rejected rows in file order."""
+    return ImportRow.objects.filter(job=job, error__isnull=False).order_by("number")
+
+
+def import_rejected_csv(*, job: ImportJob, batch: int = 2000) -> Iterator[list[str]]:
+    """The rejected rows as CSV rows: row number, reason, the cells as given."""
+    yield ["row", "reason", *job.header]
+    last = 0
+    while True:
+        rows = list(
+            import_rejected_rows(job=job)
+            .filter(number__gt=last)
+            .values_list("number", "error", "raw")[:batch]
+        )
+        if not rows:
+            return
+        for number, error, raw in rows:
+            yield [str(number), error, *raw]
+        last = rows[-1][0]
+
+
+# --- Export -----------------------------------------------------------------------
+
+
+def export_header(*, fields: Sequence[Field]) -> list[str]:
+    """Columns of an export: the entry id, each field by name, the entry columns
+    (named so that an import maps them back by itself)."""
+    return ["id", *(f.name for f in fields), *ENTRY_COLUMNS]
+
+
+def export_rows(
+    *, entries: QuerySet[Entry], fields: Sequence[Field], batch: int = 2000
+) -> Iterator[list[str]]:
+    """One CSV row per entry of ``entries`` (in its order; annotated with
+    ``values``, {"<field id>": entered_value}, as ``selectors.entries_filtered``
+    gives them), values in their stored text form, which an import takes back
+    unchanged. Memory stays constant: rows come through a server-side cursor."""
+    keys = [str(f.id) for f in fields]
+    yield export_header(fields=fields)
+    rows = entries.values_list(
+        "id",
+        "values",
+        "classification_item_id",
+        "validity_start_date",
+        "validity_end_date",
+    ).iterator(chunk_size=batch)
+    for entry_id, values, item, start, end in rows:
+        values = values or {}
+        yield [
+            str(entry_id),
+            *(values.get(key) or "" for key in keys),
+            "" if item is None else str(item),
+            "" if start is None else start.isoformat(),
+            "" if end is None else end.isoformat(),
+        ]
