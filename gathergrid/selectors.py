@@ -9,15 +9,18 @@ from typing import Any
 
 from django.db import models
 from django.db.models import (
+    Count,
     Exists,
     F,
     FilteredRelation,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Left
+from django.db.models.functions import Coalesce, Left
 
 from gathergrid.models import (
     TEXT_INDEX_PREFIX,
@@ -29,6 +32,72 @@ from gathergrid.models import (
     Thing,
 )
 from gathergrid.values import SHADOW_COLUMN, InvalidValue, normalise
+
+# --- Things and fields ------------------------------------------------------------
+
+
+def _count_of(queryset: QuerySet, column: str) -> Coalesce:
+    """Rows of ``queryset`` whose ``column`` is the outer row's id, as a subquery."""
+    counted = (
+        queryset.filter(**{column: OuterRef("pk")})
+        .order_by()
+        .values(column)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def thing_list(*, status: str = "active", search: str = "") -> QuerySet[Thing]:
+    """Things by name, with ``active_field_count`` and ``active_entry_count``.
+
+    ``status`` is ``active``, ``deactivated`` or ``all``; ``search`` matches a
+    part of the name, ignoring case.
+    """
+    things = Thing.objects.all()
+    if status == "active":
+        things = things.filter(active=True)
+    elif status == "deactivated":
+        things = things.filter(active=False)
+    if search:
+        things = things.filter(name__icontains=search)
+    return things.annotate(
+        active_field_count=_count_of(Field.objects.filter(active=True), "thing"),
+        active_entry_count=_count_of(Entry.objects.filter(active=True), "thing"),
+    ).order_by("-active", "name", "id")
+
+
+def field_list(*, thing_id: int, active: bool) -> QuerySet[Field]:
+    """A thing's fields in display order, with ``has_values`` (any value entered,
+    which fixes the field's data type)."""
+    return (
+        Field.objects.filter(thing_id=thing_id, active=active)
+        .annotate(
+            has_values=Exists(
+                FieldEntry.objects.filter(
+                    field_id=OuterRef("pk"), entered_value__isnull=False
+                )
+            )
+        )
+        .order_by("position", "id")
+    )
+
+
+def field_positions(*, thing_id: int) -> list[tuple[int, int]]:
+    """(id, position) of a thing's active fields in display order."""
+    return list(
+        Field.objects.filter(thing_id=thing_id, active=True)
+        .order_by("position", "id")
+        .values_list("id", "position")
+    )
+
+
+def thing_names() -> list[tuple[int, str, bool]]:
+    """(id, name, active) of every thing by name: reference targets' labels."""
+    return list(
+        Thing.objects.order_by("name", "id").values_list("id", "name", "active")
+    )
+
 
 # --- Entries: the grid, the trash and CSV export ----------------------------------
 #

@@ -1,0 +1,362 @@
+"""Forms of the things and fields pages.
+
+The forms only shape browser input; every write goes through the API's writers
+(``ThingWriter``, ``FieldWriter``), so the UI gets the same validation. Their
+errors ("name: may not be blank") and the unique-name constraints come back as
+form errors on the input that caused them.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from gathergrid.errors import ApplicationError
+from gathergrid.models import Field, FieldDataType, Thing
+from gathergrid.rest.registry import WriteContext
+from gathergrid.selectors import field_positions
+from gathergrid.services import FieldWriter, ThingWriter
+
+CHOICE_TYPES = (FieldDataType.CHOICE, FieldDataType.MULTI_CHOICE)
+
+# Unique constraints of gathergrid/models.py, told in words.
+UNIQUE_NAME_MESSAGES = {
+    "things_name_unique_active": "An active thing is already named “{name}”.",
+    "fields_thing_name_unique_active": (
+        "This thing already has an active field named “{name}”."
+    ),
+}
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def write_or_explain(
+    write: Callable[[], Any],
+    *,
+    name: str,
+    columns: dict[str, str] | None = None,
+    form: forms.Form | None = None,
+) -> str | None:
+    """Run ``write`` in a savepoint; None if it worked, else the reason in words.
+
+    With a ``form``, the reason is also added to the input that caused it:
+    ``columns`` maps the writer's column names to the form's field names.
+    """
+    columns = columns or {}
+    field_name = None
+    try:
+        with transaction.atomic():
+            write()
+        return None
+    except ApplicationError as error:
+        column, separator, reason = error.message.partition(": ")
+        if separator and column in columns:
+            field_name = columns[column]
+            message = _sentence(reason)
+        else:
+            message = _sentence(error.message)
+    except IntegrityError as error:
+        template = UNIQUE_NAME_MESSAGES.get(_violated_constraint(error) or "")
+        if template is None:
+            raise
+        message = template.format(name=name)
+        field_name = "name" if "name" in columns else None
+    if form is not None:
+        form.add_error(field_name, message)
+    return message
+
+
+# --- Things ---------------------------------------------------------------------
+
+THING_COLUMNS = {"name": "name", "description": "description"}
+
+
+class ThingFilter(django_filters.FilterSet):
+    """The things list's filters: a part of the name, and active or not."""
+
+    q = django_filters.CharFilter(label="Name contains", method="filter_nothing")
+    status = django_filters.ChoiceFilter(
+        label="Show",
+        choices=[
+            ("active", "Active things"),
+            ("deactivated", "Deactivated things"),
+            ("all", "All things"),
+        ],
+        empty_label=None,
+        method="filter_nothing",
+    )
+
+    class Meta:
+        model = Thing
+        fields: list[str] = []
+
+    def filter_nothing(self, queryset, name, value):
+        # The selector applies them (one place for the list's query).
+        return queryset
+
+    def selected(self) -> dict[str, str]:
+        """The chosen filters, as ``thing_list`` takes them."""
+        data = self.form.cleaned_data if self.form.is_valid() else {}
+        return {"status": data.get("status") or "active", "search": data.get("q") or ""}
+
+
+class ThingForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def create(self, *, ctx: WriteContext) -> int | None:
+        """Create the thing; its id, or None with the reasons on the form."""
+        if not self.is_valid():
+            return None
+        created: list[int] = []
+        write_or_explain(
+            lambda: created.extend(
+                ThingWriter()
+                .insert([dict(self.cleaned_data)], ctx=ctx, upsert=None)
+                .ids
+            ),
+            name=self.cleaned_data["name"],
+            columns=THING_COLUMNS,
+            form=self,
+        )
+        return created[0] if created else None
+
+    def update(self, *, thing: Thing, ctx: WriteContext) -> bool:
+        if not self.is_valid():
+            return False
+        changes = {
+            column: value
+            for column, value in self.cleaned_data.items()
+            if getattr(thing, column) != value
+        }
+        if not changes:
+            return True
+        return (
+            write_or_explain(
+                lambda: ThingWriter().update([thing.pk], changes, ctx=ctx),
+                name=self.cleaned_data["name"],
+                columns=THING_COLUMNS,
+                form=self,
+            )
+            is None
+        )
+
+
+def thing_set_active(*, thing: Thing, active: bool, ctx: WriteContext) -> str | None:
+    """Deactivate (soft) or restore a thing; None, or why it could not be done."""
+    writer = ThingWriter()
+    if active:
+        return write_or_explain(
+            lambda: writer.update([thing.pk], {"active": True}, ctx=ctx),
+            name=thing.name,
+        )
+    return write_or_explain(lambda: writer.delete([thing.pk], ctx=ctx), name=thing.name)
+
+
+# --- Fields ---------------------------------------------------------------------
+
+
+class FieldForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    data_type = forms.ChoiceField(
+        label="Data type", choices=FieldDataType.choices, initial=FieldDataType.TEXT
+    )
+    choices = forms.CharField(
+        label="Choices",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One choice per line (Choice and Multiple choice fields).",
+    )
+    reference_thing = forms.TypedChoiceField(
+        label="Refers to",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="The thing whose entries this field points at (references).",
+    )
+    mandatory = forms.BooleanField(
+        label="Mandatory",
+        required=False,
+        help_text="Once set, its value cannot be cleared.",
+    )
+    required_for_initialization = forms.BooleanField(
+        label="Required for initialization",
+        required=False,
+        help_text="A new entry must have a value for it.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        things: Sequence[tuple[int, str]] = (),
+        field: Field | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.instance = field
+        if field is not None and "initial" not in kwargs:
+            options = field.options or {}
+            kwargs["initial"] = {
+                "name": field.name,
+                "data_type": field.data_type,
+                "choices": "\n".join(str(c) for c in options.get("choices", [])),
+                "reference_thing": options.get("thing_id"),
+                "mandatory": field.mandatory,
+                "required_for_initialization": field.required_for_initialization,
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["reference_thing"].choices = [("", "—"), *things]
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Writer columns -> this form's inputs (where its errors are shown)."""
+        data_type = (getattr(self, "cleaned_data", None) or {}).get("data_type")
+        return {
+            "name": "name",
+            "data_type": "data_type",
+            "options": "reference_thing"
+            if data_type == FieldDataType.REFERENCE
+            else "choices",
+            "mandatory": "mandatory",
+            "required_for_initialization": "required_for_initialization",
+        }
+
+    def clean_choices(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["choices"].splitlines()]
+        return [line for line in lines if line]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data_type = data.get("data_type")
+        if data_type in CHOICE_TYPES:
+            choices = data.get("choices") or []
+            repeated = sorted({c for c in choices if choices.count(c) > 1})
+            if not choices and "choices" not in self.errors:
+                self.add_error("choices", "List at least one choice, one per line.")
+            elif repeated:
+                self.add_error(
+                    "choices", "Each choice may appear once: " + ", ".join(repeated)
+                )
+        if data_type == FieldDataType.REFERENCE and data.get("reference_thing") is None:
+            self.add_error("reference_thing", "Pick the thing this field refers to.")
+        return data
+
+    def options(self) -> dict[str, Any]:
+        """The field's options for its data type (others' keys kept as they were)."""
+        options = dict(self.instance.options or {}) if self.instance is not None else {}
+        options.pop("choices", None)
+        options.pop("thing_id", None)
+        data_type = self.cleaned_data["data_type"]
+        if data_type in CHOICE_TYPES:
+            options["choices"] = self.cleaned_data["choices"]
+        if data_type == FieldDataType.REFERENCE:
+            options["thing_id"] = self.cleaned_data["reference_thing"]
+        return options
+
+    def _row(self) -> dict[str, Any]:
+        return {
+            "name": self.cleaned_data["name"],
+            "data_type": self.cleaned_data["data_type"],
+            "options": self.options(),
+            "mandatory": self.cleaned_data["mandatory"],
+            "required_for_initialization": self.cleaned_data[
+                "required_for_initialization"
+            ],
+        }
+
+    def create(self, *, thing: Thing, ctx: WriteContext) -> bool:
+        """Add the field after the thing's others; False with reasons on the form."""
+        if not self.is_valid():
+            return False
+        last = Field.objects.filter(thing=thing).aggregate(last=Max("position"))["last"]
+        row = {
+            **self._row(),
+            "thing_id": thing.pk,
+            "position": 0 if last is None else last + 1,
+        }
+        return (
+            write_or_explain(
+                lambda: FieldWriter().insert([row], ctx=ctx, upsert=None),
+                name=row["name"],
+                columns=self.columns,
+                form=self,
+            )
+            is None
+        )
+
+    def update(self, *, ctx: WriteContext) -> bool:
+        """Save the changed columns of ``self.instance``; False with reasons."""
+        assert self.instance is not None, "an edit form needs the field"
+        if not self.is_valid():
+            return False
+        changes = {
+            column: value
+            for column, value in self._row().items()
+            if getattr(self.instance, column) != value
+        }
+        if "data_type" in changes:
+            # A type change re-checks the options against the new type.
+            changes["options"] = self.options()
+        if not changes:
+            return True
+        field_id = self.instance.pk
+        return (
+            write_or_explain(
+                lambda: FieldWriter().update([field_id], changes, ctx=ctx),
+                name=self.cleaned_data["name"],
+                columns=self.columns,
+                form=self,
+            )
+            is None
+        )
+
+
+def field_set_active(*, field: Field, active: bool, ctx: WriteContext) -> str | None:
+    """Deactivate (soft: its values stay) or restore a field; None, or why not."""
+    writer = FieldWriter()
+    if active:
+        return write_or_explain(
+            lambda: writer.update([field.pk], {"active": True}, ctx=ctx),
+            name=field.name,
+        )
+    return write_or_explain(lambda: writer.delete([field.pk], ctx=ctx), name=field.name)
+
+
+def field_move(*, field: Field, direction: str, ctx: WriteContext) -> bool:
+    """Swap an active field with its neighbour above or below; False at an end.
+
+    Positions are renumbered 0..n-1 in display order (fields made through the
+    API may share a position), writing only the rows whose position changes.
+    """
+    current = dict(field_positions(thing_id=field.thing_id))
+    order = list(current)
+    if field.pk not in current:
+        return False
+    index = order.index(field.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if other < 0 or other >= len(order):
+        return False
+    order[index], order[other] = order[other], order[index]
+    writer = FieldWriter()
+    with transaction.atomic():
+        for position, field_id in enumerate(order):
+            if current[field_id] != position:
+                writer.update([field_id], {"position": position}, ctx=ctx)
+    return True
