@@ -1,0 +1,166 @@
+"""CSV export of the entries grid's current view, and its round trip through
+the import."""
+
+import csv
+import io
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from gathergrid.models import Entry, FieldEntry
+from tests.ui.test_imports import in_tenant, make_item, make_thing, prepared
+
+ALL_TYPES = [
+    {"name": "Name", "data_type": "text", "required_for_initialization": True},
+    {"name": "Notes", "data_type": "long_text"},
+    {"name": "Count", "data_type": "integer"},
+    {"name": "Price", "data_type": "decimal"},
+    {"name": "Vip", "data_type": "boolean"},
+    {"name": "Born", "data_type": "date"},
+    {"name": "Seen", "data_type": "datetime"},
+    {"name": "Email", "data_type": "email"},
+    {"name": "Site", "data_type": "url"},
+    {"name": "Size", "data_type": "choice", "options": {"choices": ["S", "M", "L"]}},
+    {"name": "Tags", "data_type": "multi_choice", "options": ["a", "b", "c"]},
+    {"name": "Meta", "data_type": "json"},
+]
+
+
+def export(client, thing, query: str = ""):
+    response = client.get(f"/t/tenant_a/things/{thing.id}/export.csv{query}")
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return response, list(csv.reader(io.StringIO(text, newline="")))
+
+
+def values_by_name(tenant, thing) -> list[dict[str, str]]:
+    with in_tenant(tenant):
+        rows: dict[int, dict[str, str]] = {}
+        for fe in (
+            FieldEntry.objects.filter(entry__thing=thing, active=True)
+            .select_related("field")
+            .order_by("entry_id")
+        ):
+            rows.setdefault(fe.entry_id, {})[fe.field.name] = fe.entered_value
+        return [rows.get(e) or {} for e in sorted(rows)]
+
+
+def test_export_then_import_into_another_thing_gives_the_same_values(
+    client_a, tenant_a
+):
+    item = make_item(tenant_a, "Europe")
+    source = make_thing(
+        tenant_a,
+        name="Source",
+        fields=ALL_TYPES,
+        entries=[
+            {
+                "values": {
+                    "Name": 'Ada, "the" first',
+                    "Notes": "line one\nline two; with semicolon",
+                    "Count": "0042",
+                    "Price": "12.50",
+                    "Vip": "yes",
+                    "Born": "1815-12-10",
+                    "Seen": "2024-05-01T10:30:00+02:00",
+                    "Email": "Ada@Example.COM",
+                    "Site": "https://example.com/a?b=c",
+                    "Size": "M",
+                    "Tags": ["c", "a"],
+                    "Meta": {"z": 1, "a": [1, 2]},
+                },
+                "classification_item_id": item.id,
+                "validity_start_date": "2024-01-01",
+            },
+            {"values": {"Name": "Bob"}, "validity_end_date": "2030-12-31"},
+        ],
+    ).thing
+    target = make_thing(tenant_a, name="Target", fields=ALL_TYPES).thing
+    _, rows = export(client_a, source)
+    assert rows[0] == [
+        "id",
+        *(f["name"] for f in ALL_TYPES),
+        "classification_item_id",
+        "validity_start_date",
+        "validity_end_date",
+    ]
+    assert len(rows) == 3
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    job = prepared(client_a, tenant_a, target, buffer.getvalue())
+    assert (job.valid_rows, job.rejected_rows) == (2, 0)
+    response = client_a.post(
+        f"/t/tenant_a/things/{target.id}/import/{job.id}/apply/", {"mode": "all"}
+    )
+    assert response.status_code == 302
+    assert values_by_name(tenant_a, target) == values_by_name(tenant_a, source)
+    with in_tenant(tenant_a):
+        copied = list(
+            Entry.objects.filter(thing=target)
+            .order_by("id")
+            .values_list(
+                "classification_item_id", "validity_start_date", "validity_end_date"
+            )
+        )
+    assert [(c, str(s), str(e)) for c, s, e in copied] == [
+        (item.id, "2024-01-01", "None"),
+        (None, "None", "2030-12-31"),
+    ]
+
+
+def test_export_follows_the_grids_filters_search_and_order(client_a, tenant_a):
+    made = make_thing(
+        tenant_a,
+        name="People",
+        fields=[{"name": "Name"}, {"name": "Age", "data_type": "integer"}],
+        entries=[
+            {"values": {"Name": name, "Age": age}}
+            for name, age in [("Ada", 36), ("Bob", 9), ("Cy", 41), ("Dee", 10)]
+        ],
+    )
+    with in_tenant(tenant_a):
+        age = made.thing.fields.get(name="Age").id
+        Entry.objects.filter(pk=made.entry_ids[2]).update(active=False)  # in trash
+    _, everyone = export(client_a, made.thing)
+    assert [row[1] for row in everyone[1:]] == ["Ada", "Bob", "Dee"]
+    _, older = export(client_a, made.thing, f"?f={age}:gte:10&sort=-f{age}")
+    assert [row[1:3] for row in older[1:]] == [["Ada", "36"], ["Dee", "10"]]
+    _, searched = export(client_a, made.thing, "?q=bo")
+    assert [row[1] for row in searched[1:]] == ["Bob"]
+
+
+def test_export_of_no_entries_is_the_header_alone_named_after_the_thing(
+    client_a, tenant_a
+):
+    thing = make_thing(tenant_a, name="Empty / thing", fields=[{"name": "Name"}]).thing
+    response, rows = export(client_a, thing)
+    assert rows == [
+        [
+            "id",
+            "Name",
+            "classification_item_id",
+            "validity_start_date",
+            "validity_end_date",
+        ]
+    ]
+    today = timezone.localdate().isoformat()
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="Empty - thing-{today}.csv"'
+    )
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_viewers_may_export_and_other_tenants_may_not(
+    viewer_client_a, client_b, tenant_a
+):
+    thing = make_thing(
+        tenant_a,
+        name="People",
+        fields=[{"name": "Name"}],
+        entries=[{"values": {"Name": "Ada"}}],
+    ).thing
+    _, rows = export(viewer_client_a, thing)
+    assert rows[1][1] == "Ada"
+    assert client_b.get(f"/t/tenant_a/things/{thing.id}/export.csv").status_code == 404
+    assert client_b.get(f"/t/tenant_b/things/{thing.id}/export.csv").status_code == 404
