@@ -64,3 +64,10 @@
     });
   });
 })();
+
+// Entries grid (ui/views/entries.py): forms with data-confirm ask first
+// (delete moves an entry to the trash).
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});

@@ -1,35 +1,645 @@
-"""The entries grid of a thing, its trash, and an entry's history."""
+"""The entries grid of a thing, its trash, and an entry's history.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import path
+The grid's state (filters, search, sort, page) is in the query string, parsed
+by ``gathergrid.selectors.entry_query_parse``; a page is two queries however
+many rows and fields (``entries_page``). Each cell is an input saving itself
+with htmx (``hx-post`` on change) and answering with the re-rendered cell, or
+the cell with its error in words (status 422). Without JavaScript each row's
+id links to a plain form page for the entry. Writes go through the API's
+writers (``ui/forms_entries.py``).
+"""
 
-from gathergrid.models import Thing
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gathergrid.models import (
+    ClassificationItem,
+    Entry,
+    Field,
+    FieldDataType,
+    HistoryAction,
+    Thing,
+)
+from gathergrid.rest.registry import WriteContext
+from gathergrid.selectors import (
+    ENTRY_COUNT_CAP,
+    EntryQuery,
+    FilterOperator,
+    entries_page,
+    entry_history_list,
+    entry_query_parse,
+    entry_row,
+    user_emails,
+)
+from gathergrid.values import choices_of
+from ui.forms_entries import (
+    ENTRY_COLUMNS,
+    NUMERIC_TYPES,
+    EntryForm,
+    cell_save,
+    display_value,
+    entry_set_active,
+    input_value,
+)
+from ui.permissions import can_write, write_required
+
+GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
+def _ctx(request: HttpRequest) -> WriteContext:
+    return WriteContext(user_id=str(request.user.pk))
+
+
+def _thing_fields(thing_id: int) -> tuple[Thing, list[Field]]:
+    thing = get_object_or_404(Thing, pk=thing_id)
+    fields = list(
+        Field.objects.filter(thing_id=thing.id, active=True).order_by("position", "id")
+    )
+    return thing, fields
+
+
+def _items() -> list[ClassificationItem]:
+    return list(ClassificationItem.objects.filter(active=True).order_by("name", "id"))
+
+
+def _entry_of(thing: Thing, entry_id: int) -> Entry:
+    """An entry of this thing (404 for another thing's entry)."""
+    return get_object_or_404(Entry, pk=entry_id, thing_id=thing.id)
+
+
+# --- Presentation of rows and cells ---------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One grid cell: ``key`` is ``f<field id>`` or an entry column's key."""
+
+    key: str
+    label: str
+    kind: str  # text, number, date, datetime, checkbox, select, textarea
+    value: str
+    display: str
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+    saved: bool = False
+
+
+@dataclass
+class Row:
+    entry: Entry
+    cells: list[Cell]
+    cell_url: str  # append "<cell key>/"
+
+
+def _kind(data_type: str) -> str:
+    if data_type in NUMERIC_TYPES:
+        return "number"
+    return {
+        FieldDataType.DATE: "date",
+        FieldDataType.DATETIME: "datetime",
+        FieldDataType.BOOLEAN: "checkbox",
+        FieldDataType.CHOICE: "select",
+        FieldDataType.LONG_TEXT: "textarea",
+        FieldDataType.JSON: "textarea",
+    }.get(data_type, "text")
+
+
+class Columns:
+    """What the grid's columns need, computed once per page (not per cell)."""
+
+    def __init__(
+        self, fields: list[Field], items: list[ClassificationItem] | None
+    ) -> None:
+        self.fields = fields
+        self.kinds = [_kind(f.data_type) for f in fields]
+        self.choices = [
+            [("", "—"), *((c, c) for c in choices_of(f.options))]
+            if f.data_type == FieldDataType.CHOICE
+            else []
+            for f in fields
+        ]
+        self.item_choices = [("", "—"), *((str(i.id), i.name) for i in items or [])]
+
+    def cells(self, entry: Entry) -> list[Cell]:
+        values = entry.values or {}
+        cells = []
+        for f, kind, choices in zip(self.fields, self.kinds, self.choices, strict=True):
+            text = values.get(str(f.id))
+            value = input_value(f, text)
+            if choices and value and (value, value) not in choices:
+                choices = [*choices, (value, value)]  # a choice since removed
+            cells.append(
+                Cell(
+                    key=f"f{f.id}",
+                    label=f.name,
+                    kind=kind,
+                    value=value,
+                    display=display_value(f, text),
+                    choices=choices,
+                )
+            )
+        item = str(entry.classification_item_id or "")
+        item_choices = self.item_choices
+        if item and not any(v == item for v, _ in item_choices):
+            item_choices = [*item_choices, (item, entry.classification_name or item)]
+        start = (
+            entry.validity_start_date.isoformat() if entry.validity_start_date else ""
+        )
+        end = entry.validity_end_date.isoformat() if entry.validity_end_date else ""
+        cells += [
+            Cell(
+                "classification",
+                "Classification",
+                "select",
+                item,
+                entry.classification_name or "",
+                item_choices,
+            ),
+            Cell("valid_from", "Valid from", "date", start, start),
+            Cell("valid_to", "Valid to", "date", end, end),
+        ]
+        return cells
+
+
+def _cell_url_base(schema: str, thing_id: int) -> str:
+    """The cell URL of entry 0, column "_", split so rows fill in their id."""
+    return reverse(
+        "ui:entry_cell",
+        kwargs={"schema": schema, "thing_id": thing_id, "entry_id": 0, "column": "_"},
+    ).removesuffix("0/cell/_/")
+
+
+def _rows(entries: list[Entry], columns: Columns, base: str) -> list[Row]:
+    return [Row(e, columns.cells(e), f"{base}{e.id}/cell/") for e in entries]
+
+
+# --- Query-string helpers ------------------------------------------------------
+
+
+def _query_string(params: QueryDict, **changes: Any) -> str:
+    """``params`` with ``changes`` (None drops a key; a list sets all values)."""
+    query = params.copy()
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        elif isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = str(value)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@dataclass
+class Header:
+    key: str
+    label: str
+    url: str
+    sort: str  # "", "ascending" or "descending"
+    numeric: bool = False
+
+
+def _headers(params: QueryDict, query: EntryQuery, fields: list[Field]) -> list[Header]:
+    """Sortable headers: id, the fields, the entry columns, and last "updated"."""
+
+    def header(key: str, label: str, numeric: bool = False) -> Header:
+        sort = ""
+        following = key
+        if query.order == key:
+            sort, following = "ascending", f"-{key}"
+        elif query.order == f"-{key}":
+            sort = "descending"
+        return Header(
+            key,
+            label,
+            _query_string(params, sort=following, page=None),
+            sort,
+            numeric,
+        )
+
+    return [
+        header("id", "#", numeric=True),
+        *(header(f"f{f.id}", f.name, f.data_type in NUMERIC_TYPES) for f in fields),
+        header("classification", "Classification"),
+        header("valid_from", "Valid from"),
+        header("valid_to", "Valid to"),
+        header("updated", "Updated"),
+    ]
+
+
+def _chips(params: QueryDict, query: EntryQuery, items: list[ClassificationItem]):
+    """The active filters as (label, URL without it)."""
+    chips = []
+    for item in query.filters:
+        others = [f for f in params.getlist("f") if f != item.param]
+        chips.append((item.label, _query_string(params, f=others, page=None)))
+    if query.search:
+        chips.append(
+            (f"Search “{query.search}”", _query_string(params, q=None, page=None))
+        )
+    if query.classification:
+        names = {str(i.id): i.name for i in items}
+        name = (
+            "none"
+            if query.classification == "none"
+            else names.get(query.classification, f"#{query.classification}")
+        )
+        chips.append(
+            (
+                f"Classification is {name}",
+                _query_string(params, page=None, **{"class": None}),
+            )
+        )
+    if query.valid_on:
+        chips.append(
+            (
+                f"Valid on {query.valid_on.isoformat()}",
+                _query_string(params, valid_on=None, page=None),
+            )
+        )
+    return chips
+
+
+def _operator_choices() -> list[tuple[str, str]]:
+    return [(op.value, op.label) for op in FilterOperator]
+
+
+def _page_number(params: QueryDict) -> int:
+    raw = params.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _list_context(
+    request: HttpRequest, thing: Thing, fields: list[Field], *, active: bool
+) -> dict[str, Any]:
+    params = request.GET
+    query = entry_query_parse(params=params, fields=fields)
+    page = entries_page(
+        thing=thing,
+        fields=fields,
+        query=query,
+        page=_page_number(params),
+        page_size=settings.UI_PAGE_SIZE,
+        active=active,
+    )
+    items = _items()
+    columns = Columns(fields, items)
+    headers = _headers(params, query, fields)
+    return {
+        "thing": thing,
+        "fields": fields,
+        "query": query,
+        "page": page,
+        "rows": _rows(
+            page.rows, columns, _cell_url_base(request.tenant.schema_name, thing.id)
+        ),
+        "headers": headers[:-1],
+        "updated_header": headers[-1],
+        "chips": _chips(params, query, items),
+        "items": items,
+        "operators": _operator_choices(),
+        "count_cap": ENTRY_COUNT_CAP,
+        "previous_url": _query_string(params, page=page.number - 1)
+        if page.has_previous
+        else "",
+        "next_url": _query_string(params, page=page.number + 1)
+        if page.has_next
+        else "",
+        "query_string": params.urlencode(),
+        "editable": active and can_write(request),
+        "hidden_state": [
+            (key, value) for key in ("f", "sort") for value in params.getlist(key)
+        ],
+    }
+
+
+def _add_filter_redirect(request: HttpRequest) -> HttpResponse | None:
+    """The filter form's "add" inputs as one more ``f`` (a canonical URL)."""
+    params = request.GET
+    if not any(k in params for k in ("add_field", "add_op", "add_value")):
+        return None
+    query = params.copy()
+    field_id = query.pop("add_field", [""])[-1]
+    operator = query.pop("add_op", [""])[-1]
+    value = query.pop("add_value", [""])[-1]
+    if field_id:
+        query.appendlist("f", f"{field_id}:{operator}:{value}")
+    for key in ("q", "class", "valid_on"):
+        if query.get(key) == "":
+            query.pop(key)
+    query.pop("page", None)
+    return redirect(request.path + "?" + query.urlencode())
+
+
+# --- Pages --------------------------------------------------------------------
+
+
+@require_GET
 def entries_grid(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
+    redirected = _add_filter_redirect(request)
+    if redirected is not None:
+        return redirected
+    thing, fields = _thing_fields(thing_id)
+    context = _list_context(request, thing, fields, active=True)
+    if context["editable"]:
+        context["form"] = EntryForm(fields=fields, items=context["items"])
+    return render(request, "ui/entries/grid.html", context)
+
+
+@require_POST
+@write_required
+def entry_create(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
+    thing, fields = _thing_fields(thing_id)
+    items = _items()
+    form = EntryForm(request.POST, fields=fields, items=items)
+    entry_id = (
+        form.create(thing_id=thing.id, ctx=_ctx(request)) if form.is_valid() else None
+    )
+    if entry_id is not None:
+        messages.success(request, f"Entry #{entry_id} created.")
+        return redirect(_back_url(request, _grid_url(schema, thing.id)))
+    context = _list_context(request, thing, fields, active=True)
+    context["form"] = form
+    return render(request, "ui/entries/grid.html", context, status=400)
+
+
+@GET_POST
+@write_required
+def entry_edit(
+    request: HttpRequest, schema: str, thing_id: int, entry_id: int
+) -> HttpResponse:
+    """The plain form of one entry (the grid without JavaScript)."""
+    if not can_write(request):
+        raise PermissionDenied("Viewers cannot change data.")
+    thing, fields = _thing_fields(thing_id)
+    try:
+        entry = entry_row(thing=thing, fields=fields, entry_id=entry_id)
+    except Entry.DoesNotExist:
+        raise Http404("No such entry.") from None
+    items = _items()
+    form = EntryForm(
+        request.POST or None,
+        fields=fields,
+        items=items,
+        entry=entry,
+        values=entry.values,
+    )
+    back = _back_url(request, _grid_url(schema, thing.id))
+    if request.method == "POST" and form.is_valid() and form.save(ctx=_ctx(request)):
+        messages.success(request, f"Entry #{entry.id} saved.")
+        return redirect(back)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "ui/entries/edit.html",
+        {"thing": thing, "entry": entry, "form": form, "back": back},
+        status=status,
+    )
+
+
+def _grid_url(schema: str, thing_id: int) -> str:
+    return reverse("ui:entries", kwargs={"schema": schema, "thing_id": thing_id})
+
+
+def _back_url(request: HttpRequest, default: str) -> str:
+    """Where to return after an action: ``next`` if it is on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return target
+    return default
+
+
+@require_POST
+@write_required
+def entry_cell(
+    request: HttpRequest, schema: str, thing_id: int, entry_id: int, column: str
+) -> HttpResponse:
+    """Save one cell; answer the re-rendered cell (and the row's status, out of
+    band), or the cell with the input kept and the error in words (422)."""
+    thing, fields = _thing_fields(thing_id)
+    entry = _entry_of(thing, entry_id)
+    if not entry.active:
+        raise Http404("The entry is in the trash.")
+    by_key = {f"f{f.id}": f for f in fields}
+    field = by_key.get(column)
+    if field is None and column not in ENTRY_COLUMNS:
+        raise Http404("No such column.")
+    raw = request.POST.get("value")
+    if raw is None:
+        # An unchecked checkbox sends nothing.
+        raw = "false" if field and field.data_type == FieldDataType.BOOLEAN else ""
+    error = ""
+    try:
+        cell_save(entry=entry, column=column, field=field, raw=raw, ctx=_ctx(request))
+    except forms.ValidationError as invalid:
+        error = " ".join(invalid.messages)
+    row = entry_row(thing=thing, fields=fields, entry_id=entry.id)
+    items = _items() if column == "classification" else []
+    columns = Columns(fields, items)
+    cell = next(c for c in columns.cells(row) if c.key == column)
+    if column == "classification" and not items and cell.value:
+        cell.choices = [("", "—"), (cell.value, cell.display)]
+    if error:
+        cell.error, cell.value = error, raw
+    else:
+        cell.saved = True
+    base = _cell_url_base(schema, thing.id)
+    return render(
+        request,
+        "ui/entries/cell_response.html",
+        {
+            "thing": thing,
+            "row": Row(row, [], f"{base}{row.id}/cell/"),
+            "cell": cell,
+            "editable": True,
+        },
+        status=422 if error else 200,
+    )
+
+
+@require_POST
+@write_required
+def entry_delete(
+    request: HttpRequest, schema: str, thing_id: int, entry_id: int
+) -> HttpResponse:
     thing = get_object_or_404(Thing, pk=thing_id)
-    return render(request, "ui/placeholder.html", {"title": "Entries", "thing": thing})
+    entry = _entry_of(thing, entry_id)
+    if entry.active:
+        entry_set_active(entry=entry, active=False, ctx=_ctx(request))
+    messages.success(
+        request, f"Entry #{entry.id} moved to the trash; restore it from there."
+    )
+    return redirect(_back_url(request, _grid_url(schema, thing.id)))
 
 
+@require_POST
+@write_required
+def entry_restore(
+    request: HttpRequest, schema: str, thing_id: int, entry_id: int
+) -> HttpResponse:
+    thing = get_object_or_404(Thing, pk=thing_id)
+    entry = _entry_of(thing, entry_id)
+    if not entry.active:
+        entry_set_active(entry=entry, active=True, ctx=_ctx(request))
+    messages.success(request, f"Entry #{entry.id} restored.")
+    trash = reverse("ui:trash", kwargs={"schema": schema, "thing_id": thing.id})
+    return redirect(_back_url(request, trash))
+
+
+@require_GET
 def trash(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
-    thing = get_object_or_404(Thing, pk=thing_id)
-    return render(request, "ui/placeholder.html", {"title": "Trash", "thing": thing})
+    thing, fields = _thing_fields(thing_id)
+    context = _list_context(request, thing, fields, active=False)
+    return render(request, "ui/entries/trash.html", context)
 
 
+# --- History --------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryLine:
+    at: Any
+    who: str
+    action: str
+    changes: list[Change]
+
+
+ENTRY_COLUMN_LABELS = {
+    "classification_item_id": "Classification",
+    "validity_start_date": "Valid from",
+    "validity_end_date": "Valid to",
+    "active": "In trash",
+}
+
+
+def _history_lines(records: list, fields: dict[int, Field]) -> list[HistoryLine]:
+    """History rows in words; users and classification names with one query each."""
+    emails = user_emails(user_ids=[r.changed_by for r in records])
+    item_ids = {
+        value
+        for r in records
+        if r.field_id is None
+        for side in (r.before or {}, r.after or {})
+        for key, value in side.items()
+        if key == "classification_item_id" and value
+    }
+    names = dict(
+        ClassificationItem.objects.filter(pk__in=item_ids).values_list("id", "name")
+        if item_ids
+        else []
+    )
+
+    def words(key: str, value: Any) -> str:
+        if value is None or value == "":
+            return "empty"
+        if key == "classification_item_id":
+            return names.get(value, f"#{value}")
+        if key == "active":
+            return "no" if value else "yes"
+        return str(value)
+
+    lines = []
+    for r in records:
+        who = emails.get(str(r.changed_by), "") if r.changed_by else "the system"
+        who = who or f"user {r.changed_by}"
+        before, after = r.before or {}, r.after or {}
+        changes: list[Change] = []
+        if r.field_id is not None:
+            f = r.field or fields.get(r.field_id)
+            name = f.name if f else f"field {r.field_id}"
+            b, a = before.get("entered_value"), after.get("entered_value")
+            if f is not None:
+                b, a = display_value(f, b), display_value(f, a)
+            if r.action == HistoryAction.DEACTIVATE:
+                changes.append(Change(name, b or "empty", "removed"))
+            else:
+                changes.append(Change(name, b or "empty", a or "empty"))
+        elif r.action in (HistoryAction.UPDATE, HistoryAction.CREATE):
+            for key in after:
+                if key in ENTRY_COLUMN_LABELS and (
+                    r.action == HistoryAction.UPDATE or after[key] not in (None, "")
+                ):
+                    if r.action == HistoryAction.CREATE and key == "active":
+                        continue
+                    changes.append(
+                        Change(
+                            ENTRY_COLUMN_LABELS[key],
+                            words(key, before.get(key)),
+                            words(key, after[key]),
+                        )
+                    )
+        action = {
+            HistoryAction.CREATE: "Created" if r.field_id is None else "Set",
+            HistoryAction.UPDATE: "Changed",
+            HistoryAction.DEACTIVATE: "Moved to the trash"
+            if r.field_id is None
+            else "Removed",
+            HistoryAction.RESTORE: "Restored from the trash",
+        }.get(r.action, r.action)
+        lines.append(HistoryLine(r.changed_at, who, action, changes))
+    return lines
+
+
+@require_GET
 def entry_history(
     request: HttpRequest, schema: str, thing_id: int, entry_id: int
 ) -> HttpResponse:
     thing = get_object_or_404(Thing, pk=thing_id)
-    return render(request, "ui/placeholder.html", {"title": "History", "thing": thing})
+    entry = _entry_of(thing, entry_id)
+    page = Paginator(entry_history_list(entry=entry), settings.UI_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    lines = _history_lines(list(page.object_list), {})
+    params = request.GET
+    return render(
+        request,
+        "ui/entries/history.html",
+        {
+            "thing": thing,
+            "entry": entry,
+            "page": page,
+            "lines": lines,
+            "previous_url": _query_string(params, page=page.previous_page_number())
+            if page.has_previous()
+            else "",
+            "next_url": _query_string(params, page=page.next_page_number())
+            if page.has_next()
+            else "",
+        },
+    )
+
+
+def _entry_url(name: str) -> str:
+    return f"things/<int:thing_id>/entries/<int:entry_id>/{name}"
 
 
 urlpatterns = [
     path("things/<int:thing_id>/", entries_grid, name="entries"),
+    path("things/<int:thing_id>/entries/new/", entry_create, name="entry_create"),
     path("things/<int:thing_id>/trash/", trash, name="trash"),
-    path(
-        "things/<int:thing_id>/entries/<int:entry_id>/history/",
-        entry_history,
-        name="entry_history",
-    ),
+    path(_entry_url(""), entry_edit, name="entry_edit"),
+    path(_entry_url("cell/<str:column>/"), entry_cell, name="entry_cell"),
+    path(_entry_url("delete/"), entry_delete, name="entry_delete"),
+    path(_entry_url("restore/"), entry_restore, name="entry_restore"),
+    path(_entry_url("history/"), entry_history, name="entry_history"),
 ]
