@@ -58,7 +58,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "gathergrid.admin_apps.GatherGridAdminConfig",  # django.contrib.admin, our site
     "rest_framework",
     "django_filters",
     "corsheaders",

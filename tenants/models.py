@@ -240,3 +240,23 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AdminLogTenant(models.Model):
+    """The tenant whose object an admin log entry is about.
+
+    Django's ``LogEntry`` (public) names an object by content type and id only,
+    which is ambiguous across tenant schemas (entry 5 of A, entry 5 of B); the
+    admin's history of a tenant object shows only entries linked to its tenant.
+    """
+
+    log_entry = models.OneToOneField(
+        "admin.LogEntry",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="tenant_link",
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"log entry {self.log_entry_id} in {self.tenant_id}"
