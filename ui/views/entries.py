@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gathergrid.models import (
     ClassificationItem,
     Entry,
+    EntryHistory,
     Field,
     FieldDataType,
     HistoryAction,
@@ -528,11 +529,10 @@ ENTRY_COLUMN_LABELS = {
     "classification_item_id": "Classification",
     "validity_start_date": "Valid from",
     "validity_end_date": "Valid to",
-    "active": "In trash",
 }
 
 
-def _history_lines(records: list, fields: dict[int, Field]) -> list[HistoryLine]:
+def _history_lines(records: list[EntryHistory]) -> list[HistoryLine]:
     """History rows in words; users and classification names with one query each."""
     emails = user_emails(user_ids=[r.changed_by for r in records])
     item_ids = {
@@ -554,8 +554,6 @@ def _history_lines(records: list, fields: dict[int, Field]) -> list[HistoryLine]
             return "empty"
         if key == "classification_item_id":
             return names.get(value, f"#{value}")
-        if key == "active":
-            return "no" if value else "yes"
         return str(value)
 
     lines = []
@@ -565,7 +563,7 @@ def _history_lines(records: list, fields: dict[int, Field]) -> list[HistoryLine]
         before, after = r.before or {}, r.after or {}
         changes: list[Change] = []
         if r.field_id is not None:
-            f = r.field or fields.get(r.field_id)
+            f = r.field
             name = f.name if f else f"field {r.field_id}"
             b, a = before.get("entered_value"), after.get("entered_value")
             if f is not None:
@@ -579,8 +577,6 @@ def _history_lines(records: list, fields: dict[int, Field]) -> list[HistoryLine]
                 if key in ENTRY_COLUMN_LABELS and (
                     r.action == HistoryAction.UPDATE or after[key] not in (None, "")
                 ):
-                    if r.action == HistoryAction.CREATE and key == "active":
-                        continue
                     changes.append(
                         Change(
                             ENTRY_COLUMN_LABELS[key],
@@ -609,7 +605,7 @@ def entry_history(
     page = Paginator(entry_history_list(entry=entry), settings.UI_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    lines = _history_lines(list(page.object_list), {})
+    lines = _history_lines(list(page.object_list))
     params = request.GET
     return render(
         request,

@@ -1,0 +1,126 @@
+"""Soft delete to the trash, restore from it, and an entry's history in words."""
+
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gathergrid.models import Entry, EntryHistory
+from tenants.models import Role
+from tests.conftest import make_member
+from tests.ui.conftest import ui_client
+from tests.ui.entries_setup import in_tenant, make_item, make_thing, person
+
+
+def urls(made, entry_id: int) -> dict[str, str]:
+    thing = f"/t/tenant_a/things/{made.thing.id}"
+    return {
+        "grid": f"{thing}/",
+        "trash": f"{thing}/trash/",
+        "delete": f"{thing}/entries/{entry_id}/delete/",
+        "restore": f"{thing}/entries/{entry_id}/restore/",
+        "history": f"{thing}/entries/{entry_id}/history/",
+        "cell": f"{thing}/entries/{entry_id}/cell/",
+    }
+
+
+def row_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr id="entry-(\d+)"', html)]
+
+
+def test_delete_moves_an_entry_to_the_trash_and_restore_brings_it_back(
+    client_a, tenant_a
+):
+    made = make_thing(tenant_a, entries=[person("Ann"), person("Bob")])
+    ann, bob = made.entry_ids
+    u = urls(made, ann)
+    response = client_a.post(u["delete"], {"next": u["grid"] + "?sort=-id"})
+    assert response.status_code == 302
+    assert response["Location"] == u["grid"] + "?sort=-id"
+    with in_tenant(tenant_a):
+        assert Entry.objects.get(pk=ann).active is False
+    assert row_ids(client_a.get(u["grid"]).content.decode()) == [bob]
+    trash = client_a.get(u["trash"]).content.decode()
+    assert row_ids(trash) == [ann]
+    # Read-only in the trash: values as text, a Restore button, no cell inputs.
+    assert '<div class="cell">Ann</div>' in trash
+    assert "hx-post" not in trash and "Restore</button>" in trash
+    # A deleted entry's cells cannot be edited.
+    name = made.fields["Name"].id
+    assert client_a.post(f"{u['cell']}f{name}/", {"value": "x"}).status_code == 404
+    assert client_a.post(u["restore"]).status_code == 302
+    assert row_ids(client_a.get(u["grid"]).content.decode()) == [ann, bob]
+    assert row_ids(client_a.get(u["trash"]).content.decode()) == []
+    with in_tenant(tenant_a):
+        actions = list(
+            EntryHistory.objects.filter(entry_id=ann, field=None)
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+    assert actions == ["create", "deactivate", "restore"]
+
+
+def test_viewers_see_the_trash_but_cannot_restore(viewer_client_a, tenant_a):
+    made = make_thing(tenant_a, entries=[person("Ann")])
+    ann = made.entry_ids[0]
+    client_a = ui_client(make_member(tenant_a.tenant, Role.ADMIN))
+    u = urls(made, ann)
+    client_a.post(u["delete"])
+    trash = viewer_client_a.get(u["trash"]).content.decode()
+    assert row_ids(trash) == [ann] and "Restore" not in trash.split("<table")[1]
+    assert viewer_client_a.post(u["restore"]).status_code == 403
+    with in_tenant(tenant_a):
+        assert Entry.objects.get(pk=ann).active is False
+
+
+def test_history_says_who_changed_what_and_when_newest_first(
+    client_a, admin_a, tenant_a
+):
+    made = make_thing(tenant_a, entries=[person("Ann", age=30)], user_id=None)
+    ann = made.entry_ids[0]
+    gold = make_item(tenant_a, "Gold")
+    u = urls(made, ann)
+    age = made.fields["Age"].id
+    client_a.post(f"{u['cell']}f{age}/", {"value": "31"})
+    client_a.post(f"{u['cell']}classification/", {"value": str(gold.id)})
+    client_a.post(u["delete"])
+    client_a.post(u["restore"])
+    response = client_a.get(u["history"])
+    assert response.status_code == 200
+    html = response.content.decode()
+    lines = re.findall(r"<tr>\s*<td><time.*?</tr>", html, re.S)
+    text = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", line)).strip() for line in lines
+    ]
+    assert "Restored from the trash" in text[0]
+    assert "Moved to the trash" in text[1]
+    assert "Classification : empty → Gold" in text[2]
+    assert admin_a.email in text[2]
+    assert "Changed Age : 30 → 31" in text[3]
+    assert text[-1].split(" ")[-1] != ""  # the first lines: the creation
+    assert any("Set Name : empty → Ann" in line for line in text)
+    assert any("the system" in line for line in text)  # written without a user
+
+
+def test_history_page_queries_do_not_grow_with_changes(client_a, tenant_a):
+    def queries(changes: int) -> int:
+        made = make_thing(tenant_a, name=f"H{changes}", entries=[person("Ann")])
+        ann = made.entry_ids[0]
+        u = urls(made, ann)
+        name = made.fields["Name"].id
+        for i in range(changes):
+            client_a.post(f"{u['cell']}f{name}/", {"value": f"Ann {i}"})
+        with CaptureQueriesContext(connection) as captured:
+            assert client_a.get(u["history"]).status_code == 200
+        return len(captured)
+
+    assert queries(1) == queries(20)
+
+
+def test_history_of_an_entry_of_another_thing_is_not_found(client_a, tenant_a):
+    one = make_thing(tenant_a, name="One", entries=[person("Ann")])
+    two = make_thing(tenant_a, name="Two", entries=[person("Bob")])
+    path = f"/t/tenant_a/things/{one.thing.id}/entries/{two.entry_ids[0]}/history/"
+    assert client_a.get(path).status_code == 404
+    restore = f"/t/tenant_a/things/{one.thing.id}/entries/{two.entry_ids[0]}/restore/"
+    assert client_a.post(restore).status_code == 404
