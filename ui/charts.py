@@ -36,12 +36,13 @@ def days_filled(values: Mapping[date, float], *, start: date, end: date) -> list
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= ``value``
-    (at least 1): a y-axis top that reads well."""
+    """The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten that
+    is >= ``value`` (at least 1): a y-axis top that reads well and leaves the
+    tallest bar most of the height."""
     if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if step * power >= value:
             return step * power
     return 10 * power  # not reached
@@ -71,6 +72,7 @@ class BarChart:
 
     title: str
     unit: str
+    additive: bool  # whether a total over the days means something
     rows: list  # [(day, value)], every day of the range
     bars: list[Bar]
     top: float  # the y-axis maximum
@@ -90,12 +92,15 @@ def bar_chart(
     *,
     title: str,
     unit: str,
+    additive: bool = True,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> BarChart:
     """A bar chart of ``points`` (one per day, in order; zero-fill them first
-    with :func:`days_filled`). Bar heights are proportional to the values, on
-    an axis from 0 to a round number at or above the largest value."""
+    with :func:`days_filled`). ``additive``: the values add up over days
+    (events do; distinct active users do not). Bar heights are proportional
+    to the values, on an axis from 0 to a round number at or above the
+    largest value."""
     rows = list(points)
     peak = max((value for _, value in rows), default=0)
     top = nice_ceiling(peak)
@@ -116,7 +121,7 @@ def bar_chart(
                 height=round(h, 2),
             )
         )
-    summary = _summary(rows, title=title, unit=unit, peak=peak)
+    summary = _summary(rows, title=title, unit=unit, peak=peak, additive=additive)
     svg = _svg(
         rows,
         bars,
@@ -127,10 +132,18 @@ def bar_chart(
         width=width,
         height=height,
     )
-    return BarChart(title=title, unit=unit, rows=rows, bars=bars, top=top, svg=svg)
+    return BarChart(
+        title=title,
+        unit=unit,
+        additive=additive,
+        rows=rows,
+        bars=bars,
+        top=top,
+        svg=svg,
+    )
 
 
-def _summary(rows: list, *, title: str, unit: str, peak: float) -> str:
+def _summary(rows: list, *, title: str, unit: str, peak: float, additive: bool) -> str:
     if not rows:
         return f"{title}: no days to show."
     first, last = rows[0][0], rows[-1][0]
@@ -138,8 +151,9 @@ def _summary(rows: list, *, title: str, unit: str, peak: float) -> str:
     if not total:
         return f"{title}, {_day(first)} to {_day(last)}: no {unit}."
     busiest = max(rows, key=lambda row: row[1])
+    in_all = f"{_number(total)} {unit} in all, " if additive else ""
     return (
-        f"{title}, {_day(first)} to {_day(last)}: {_number(total)} {unit} in all, "
+        f"{title}, {_day(first)} to {_day(last)}: {in_all}"
         f"at most {_number(peak)} on {_day(busiest[0])}."
     )
 

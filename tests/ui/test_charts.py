@@ -46,18 +46,11 @@ def test_bar_heights_are_proportional_to_values_on_a_round_axis():
 
 
 def test_axis_top_is_a_round_number_at_or_above_the_peak():
-    assert [nice_ceiling(v) for v in (0, 1, 3, 7, 11, 23, 260, 999)] == [
-        1,
-        1,
-        5,
-        10,
-        20,
-        25,
-        500,
-        1000,
-    ]
+    assert [nice_ceiling(v) for v in (0, 1, 3, 7, 11, 23, 55, 260, 999)] == [
+        1, 1, 3, 8, 15, 25, 60, 300, 1000,
+    ]  # fmt: skip
     chart = bar_chart([(D0, 7)], title="T", unit="users")
-    assert ">10</text>" in chart.svg and ">0</text>" in chart.svg
+    assert ">8</text>" in chart.svg and ">0</text>" in chart.svg
 
 
 def test_chart_is_described_for_assistive_technology():
@@ -101,3 +94,14 @@ def test_text_in_the_chart_is_escaped():
     chart = bar_chart([(D0, 1)], title="<b>x</b>", unit="a&b")
     assert "<b>" not in chart.svg
     assert "&lt;b&gt;" in chart.svg and "a&amp;b" in chart.svg
+
+
+def test_values_that_do_not_add_up_over_days_get_no_total():
+    chart = bar_chart(
+        [(D0, 2), (D0 + timedelta(days=1), 3)],
+        title="Active users per day",
+        unit="active users",
+        additive=False,
+    )
+    assert "in all" not in chart.svg
+    assert "at most 3 on Nov 2" in chart.svg

@@ -46,16 +46,20 @@ ACCOUNT_COLUMNS = [
 ]
 
 
-def compact(values: Mapping[str, Any] | None, *, limit: int = 3) -> str:
-    """``key: value`` pairs of a traits/properties object, the first ``limit``,
-    values shortened: a one-line summary for a table cell."""
+def compact(
+    values: Mapping[str, Any] | None, *, limit: int = 3, skip: tuple = ()
+) -> str:
+    """``key: value`` pairs of a traits/properties object, the first ``limit``
+    (leaving out the keys in ``skip``), values shortened: a one-line summary
+    for a table cell."""
+    values = {k: v for k, v in (values or {}).items() if k not in skip}
     if not values:
         return ""
     parts = []
     for key, value in list(values.items())[:limit]:
         text = value if isinstance(value, str) else json.dumps(value, default=str)
-        if len(text) > 40:
-            text = text[:39] + "…"
+        if len(text) > 24:
+            text = text[:23] + "…"
         parts.append(f"{key}: {text}")
     more = len(values) - limit
     return " · ".join(parts) + (f" · +{more}" if more > 0 else "")
@@ -117,7 +121,11 @@ def accounts_list(request: HttpRequest, schema: str) -> HttpResponse:
     page = _page(request, selectors.accounts_list(**filterset.params(), sort=sort))
     stats = selectors.account_stats(account_ids=[a.pk for a in page])
     rows = [
-        {"account": a, "stats": stats.get(a.pk), "traits": compact(a.traits)}
+        {
+            "account": a,
+            "stats": stats.get(a.pk),
+            "traits": compact(a.traits, skip=("name",)),
+        }
         for a in page
     ]
     key, descending = sort.lstrip("-"), sort.startswith("-")
@@ -169,6 +177,7 @@ def account_detail(request: HttpRequest, schema: str, account_id: int) -> HttpRe
         days_filled(activity, start=start, end=today),
         title=f"{USAGE_MEASURES[measure].capitalize()} per day",
         unit=USAGE_MEASURES[measure],
+        additive=measure != "active_users",
     )
     timeline = selectors.events_list(
         account_ids=[account.pk],
