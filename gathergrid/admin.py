@@ -297,6 +297,7 @@ class FieldEntryAdmin(ServiceWriteAdmin):
     writer = FieldEntryWriter()
     id_lookups = ("pk", "entry_id")
     list_display = ["id", "entry", "field", "entered_value", "active", "updated_at"]
+    sortable_by = ["id"]  # the big table: only its primary key sorts cheaply
     list_select_related = ["entry", "field"]
     search_fields = ["entered_value"]
     search_help_text = "A value, or the id of the value or of its entry."
@@ -315,6 +316,7 @@ class FieldEntryAdmin(ServiceWriteAdmin):
 class EntryHistoryAdmin(IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin):
     id_lookups = ("entry_id",)
     list_display = ["id", "entry", "field", "action", "changed_by", "changed_at"]
+    sortable_by = ["id"]
     list_select_related = ["entry", "field"]
     list_filter = ["action", ("changed_at", DateFieldListFilter)]
     ids_only = True

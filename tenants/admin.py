@@ -103,6 +103,9 @@ class AuthSessionAdmin(BaseModelAdmin):
         "user_agent",
     ]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions start by signing in; set revoked_at to end one
+
 
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(ReadOnlyAdminMixin, BaseModelAdmin):

@@ -117,8 +117,9 @@ class EventAdmin(IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin):
     ids_only = True
     list_display = ["id", "event_time", "name", "user_id", "account_id", "source"]
     # The primary key (id, event_time) index serves this order; there is no
-    # index on event_time alone.
+    # index on event_time alone, so no other column sorts the list.
     ordering = ["-id"]
+    sortable_by = ["id"]
     search_fields = ["=name"]
     search_help_text = "An event name (exact), or an event, user or account id."
     list_filter = [("event_time", DateFieldListFilter), SourceFilter]
@@ -134,6 +135,7 @@ class EventAdmin(IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin):
 @admin.register(MessageReceipt)
 class MessageReceiptAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ["key", "received_at"]
+    sortable_by = ["key"]
     list_filter = [("received_at", DateFieldListFilter)]
 
 
@@ -165,6 +167,7 @@ class CustomObjectInstanceAdmin(IdSearchMixin, TenantModelAdmin):
 @admin.register(Session)
 class SessionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ["id", "user", "account_id", "started_at", "ended_at", "page_views"]
+    sortable_by = ["id"]
     list_select_related = ["user"]
     search_fields = ["=user__external_id"]
     search_help_text = "A user's external id."
@@ -194,6 +197,7 @@ class AccountUsageAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 class AccountDayUserAdmin(IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin):
     id_lookups = ("account_id", "user_id")
     list_display = ["account_id", "day", "user_id"]
+    sortable_by = ["account_id"]
     ids_only = True
     search_fields = ["account_id", "user_id"]  # shows the search box; ids
     search_help_text = "An account id or a user id."
