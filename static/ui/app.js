@@ -65,6 +65,27 @@
   });
 })();
 
+// --- Things and fields pages: show a field form's choices/reference inputs
+// only for the data types that use them (all stay visible without JS). ---
+(function () {
+  "use strict";
+  function sync(form) {
+    var select = form.querySelector("select[name$='data_type']");
+    if (!select) return;
+    form.querySelectorAll("[data-show-for]").forEach(function (part) {
+      part.hidden = part.getAttribute("data-show-for").split(" ").indexOf(select.value) < 0;
+    });
+  }
+  function syncAll(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("form.field-form").forEach(sync);
+  }
+  document.addEventListener("DOMContentLoaded", function () { syncAll(document); });
+  document.addEventListener("htmx:load", function (event) { syncAll(event.target.parentElement || document); });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("form.field-form select[name$='data_type']")) sync(event.target.form);
+  });
+})();
+
 // Entries grid (ui/views/entries.py): forms with data-confirm ask first
 // (delete moves an entry to the trash).
 document.addEventListener("submit", function (event) {
