@@ -45,6 +45,7 @@ from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_tenants.utils import get_app_label
 
 from tenants.models import AdminLogTenant, Role, Tenant
 
@@ -52,7 +53,7 @@ SESSION_KEY = "admin_tenant"
 # Hidden input of every admin form of a tenant object: the tenant it was opened for.
 TENANT_FORM_FIELD = "_admin_tenant"
 TENANT_APP_LABELS = frozenset(
-    app.rsplit(".", 1)[-1]
+    get_app_label(app)
     for app in settings.TENANT_APPS
     if app not in settings.SHARED_APPS
 )

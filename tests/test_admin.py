@@ -19,7 +19,7 @@ from gathergrid.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMix
 from gathergrid.models import Entry, EntryHistory, Field, FieldEntry, Thing
 from tenants.models import Role, User
 from tests.conftest import PASSWORD, make_member
-from tracking.models import Account, Event, Organization
+from tracking.models import Account, AccountUser, CustomerUser, Event, Organization
 
 PICKER = "/admin/pick-tenant/"
 
@@ -58,7 +58,7 @@ def pick(client: Client, schema: str) -> None:
 class _FormFields(HTMLParser):
     """The values a browser would submit from the form with ``form_id``."""
 
-    def __init__(self, form_id: str) -> None:
+    def __init__(self, form_id: str | None) -> None:
         super().__init__()
         self.form_id = form_id
         self.inside = False
@@ -69,7 +69,13 @@ class _FormFields(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.inside = attrs.get("id") == self.form_id
+            # Without an id: the page's first POST form other than "log out".
+            self.inside = attrs.get("id") == self.form_id or (
+                self.form_id is None
+                and not self.data
+                and attrs.get("method") == "post"
+                and attrs.get("id") != "logout-form"
+            )
         if not self.inside or ("name" not in attrs and tag != "option"):
             return
         if tag == "input":
@@ -104,7 +110,7 @@ class _FormFields(HTMLParser):
             # Browsers drop the newline right after <textarea>.
 
 
-def form_data(client: Client, url: str, form_id: str) -> dict[str, str]:
+def form_data(client: Client, url: str, form_id: str | None) -> dict[str, str]:
     page = client.get(url)
     assert page.status_code == 200, page.content
     parser = _FormFields(form_id)
@@ -165,6 +171,21 @@ def test_superuser_can_pick_any_tenant_and_search_for_it(root, tenant_a, tenant_
     pick(root, "tenant_b")
     banner = root.get("/admin/").content.decode()
     assert "Working on tenant <strong>Tenant B</strong>" in banner
+
+
+def test_superuser_adds_a_user_who_can_then_sign_in(root):
+    data = form_data(root, "/admin/tenants/user/add/", "user_form")
+    response = root.post(
+        "/admin/tenants/user/add/",
+        {
+            **data,
+            "email": "new@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302, response.content
+    assert User.objects.get(email="new@example.com").check_password(PASSWORD)
 
 
 # -- tenant awareness --------------------------------------------------------------
@@ -229,6 +250,13 @@ def test_form_opened_for_another_tenant_saves_nothing(root, tenant_a, tenant_b):
         assert Thing.objects.get(pk=same_id.pk).name == "Alpha"
     with in_tenant(tenant_b):
         assert Thing.objects.get(pk=thing.pk).name == "Beta"
+
+
+def test_autocomplete_of_tenant_data_needs_a_picked_tenant(root, tenant_a):
+    params = {"app_label": "gathergrid", "model_name": "entry", "field_name": "thing"}
+    assert root.get("/admin/autocomplete/", params).status_code == 403
+    pick(root, "tenant_a")
+    assert root.get("/admin/autocomplete/", params).status_code == 200
 
 
 # -- every model, every changelist ---------------------------------------------------
@@ -397,6 +425,22 @@ def test_recent_actions_link_only_to_objects_of_the_picked_tenant(
     [mine] = root.get("/admin/").context["recent_actions"]
     assert mine["url"] is None
     assert mine["tenant"].schema_name == "tenant_a"
+
+
+def test_deletion_is_confirmed_for_the_tenant_and_logged_with_it(root, tenant_a):
+    with in_tenant(tenant_a):
+        user = CustomerUser.objects.create(external_id="u-1")
+        account = Account.objects.create(external_id="a-1")
+        link = AccountUser.objects.create(user=user, account=account)
+    pick(root, "tenant_a")
+    delete = change_url(link).replace("/change/", "/delete/")
+    data = form_data(root, delete, None)
+    assert data[TENANT_FORM_FIELD] == "tenant_a"
+    assert root.post(delete, data).status_code == 302
+    with in_tenant(tenant_a):
+        assert not AccountUser.objects.filter(pk=link.pk).exists()
+    entry = LogEntry.objects.get(object_id=str(link.pk), action_flag=3)
+    assert entry.tenant_link.tenant == tenant_a.tenant
 
 
 # -- writes go through the services --------------------------------------------------
