@@ -123,17 +123,17 @@ class TenantAdminMixin:
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
-        _link_log_entries([entry], request.admin_tenant)
+        _link_log_entries([entry], getattr(request, "admin_tenant", None))
         return entry
 
     def log_change(self, request, obj, message):
         entry = super().log_change(request, obj, message)
-        _link_log_entries([entry], request.admin_tenant)
+        _link_log_entries([entry], getattr(request, "admin_tenant", None))
         return entry
 
     def log_deletions(self, request, queryset):
         entries = super().log_deletions(request, queryset)
-        _link_log_entries(entries, request.admin_tenant)
+        _link_log_entries(entries, getattr(request, "admin_tenant", None))
         return entries
 
     def get_paginator(self, request, queryset, per_page, *args, **kwargs):

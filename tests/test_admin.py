@@ -1,6 +1,7 @@
 """The Django admin at /admin/: staff only, tenant-aware, history per tenant,
 writes through the services, no unbounded counts."""
 
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -16,10 +17,30 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gathergrid.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMixin
-from gathergrid.models import Entry, EntryHistory, Field, FieldEntry, Thing
+from gathergrid.models import (
+    ClassificationItem,
+    Entry,
+    EntryHistory,
+    Field,
+    FieldEntry,
+    Thing,
+)
 from tenants.models import Role, User
 from tests.conftest import PASSWORD, make_member
-from tracking.models import Account, AccountUser, CustomerUser, Event, Organization
+from tracking.models import (
+    Account,
+    AccountDayUser,
+    AccountUsage,
+    AccountUser,
+    CustomerUser,
+    CustomObject,
+    CustomObjectInstance,
+    Event,
+    Feedback,
+    MessageReceipt,
+    Organization,
+    Session,
+)
 
 PICKER = "/admin/pick-tenant/"
 
@@ -289,6 +310,22 @@ def seed_tenant(created) -> dict:
         account = Account.objects.create(
             external_id="acc-1", name="Acme", organization=org, last_seen_at=now
         )
+        user = CustomerUser.objects.create(external_id="u-1", email="u@example.com")
+        AccountUser.objects.create(user=user, account=account)
+        Feedback.objects.create(
+            feature_id="export", user=user, account=account, score=4, source="bucket"
+        )
+        Session.objects.create(
+            user=user, account_id=account.id, started_at=now, ended_at=now
+        )
+        AccountUsage.objects.create(account=account, day=now.date(), events=1)
+        AccountDayUser.objects.create(account_id=account.id, day=now.date(), user_id=1)
+        MessageReceipt.objects.create(key=uuid.uuid4(), received_at=now)
+        kind = CustomObject.objects.create(external_id="project")
+        CustomObjectInstance.objects.create(
+            custom_object=kind, external_id="p-1", account=account
+        )
+        ClassificationItem.objects.create(name="Gold")
         event = Event.objects.create(
             id=1,
             event_time=now,
