@@ -345,17 +345,20 @@ def field_move(*, field: Field, direction: str, ctx: WriteContext) -> bool:
     Positions are renumbered 0..n-1 in display order (fields made through the
     API may share a position), writing only the rows whose position changes.
     """
-    current = dict(field_positions(thing_id=field.thing_id))
-    order = list(current)
-    if field.pk not in current:
-        return False
-    index = order.index(field.pk)
-    other = index - 1 if direction == "up" else index + 1
-    if other < 0 or other >= len(order):
-        return False
-    order[index], order[other] = order[other], order[index]
     writer = FieldWriter()
     with transaction.atomic():
+        # One move of a thing's fields at a time: two at once would each
+        # renumber from the order they read.
+        list(Thing.objects.select_for_update().filter(pk=field.thing_id).values("pk"))
+        current = dict(field_positions(thing_id=field.thing_id))
+        order = list(current)
+        if field.pk not in current:
+            return False
+        index = order.index(field.pk)
+        other = index - 1 if direction == "up" else index + 1
+        if other < 0 or other >= len(order):
+            return False
+        order[index], order[other] = order[other], order[index]
         for position, field_id in enumerate(order):
             if current[field_id] != position:
                 writer.update([field_id], {"position": position}, ctx=ctx)
