@@ -295,6 +295,20 @@ def test_tenant_models_get_the_tenant_behaviour_whatever_their_admin():
             assert isinstance(model_admin, TenantAdminMixin), model
 
 
+def test_a_model_nobody_registered_gets_a_valid_generic_admin():
+    from gathergrid.admin_site import GatherGridAdminSite
+
+    site = GatherGridAdminSite(name="probe")
+    site.register_unregistered(["tenants", "gathergrid", "tracking"])
+    assert site.is_registered(Event) and site.is_registered(User)
+    for model, model_admin in site._registry.items():
+        assert model_admin.check() == [], model
+        assert isinstance(model_admin, TenantAdminMixin) == (
+            model._meta.app_label in {"gathergrid", "tracking"}
+        )
+        assert model_admin.show_full_result_count is False
+
+
 def seed_tenant(created) -> dict:
     """One row of each tenant model, for pages that show rows."""
     now = timezone.now()
