@@ -56,8 +56,7 @@ ACCOUNT_SORTS = {
     "organization": ("organization__name", "id"),
     "last_seen": ("last_seen_at", "id"),
     "first_seen": ("first_seen_at", "id"),
-    # Annotated under another name: ``users`` is the accounts' relation.
-    **{stat: (f"stat_{stat}", "id") for stat in ACCOUNT_STATS},
+    **{stat: () for stat in ACCOUNT_STATS},  # see RankedAccounts
 }
 
 
@@ -129,12 +128,12 @@ def accounts_list(
     trait: str = "",
     sort: str = "-last_seen",
     today: date | None = None,
-) -> QuerySet[Account]:
+) -> "QuerySet[Account] | RankedAccounts":
     """Accounts matching the filters, in ``sort`` order (a key of
     :data:`ACCOUNT_SORTS`, ``-`` for descending; unknown keys sort by last
-    seen). Sorting by a figure annotates it for every matching account (one
-    index scan per account); otherwise no figure is computed here: see
-    :func:`account_stats` for a page's."""
+    seen): a queryset, or for a sort by a figure a :class:`RankedAccounts`.
+    Either pages with Django's paginator; no figure is computed here except
+    the one sorted by: see :func:`account_stats` for a page's."""
     accounts = Account.objects.select_related("organization")
     if search:
         accounts = accounts.filter(
@@ -161,11 +160,11 @@ def accounts_list(
     key = sort.lstrip("-")
     if key not in ACCOUNT_SORTS:
         key, descending = "last_seen", True
-    columns = ACCOUNT_SORTS[key]
     if key in ACCOUNT_STATS:
-        accounts = accounts.annotate(
-            **{f"stat_{key}": _account_stat(key, today=today or utc_today())}
+        return RankedAccounts(
+            accounts, stat=key, descending=descending, today=today or utc_today()
         )
+    columns = ACCOUNT_SORTS[key]
     order = []
     for column in columns:
         expression = F(column)
@@ -175,6 +174,67 @@ def accounts_list(
             else expression.asc(nulls_last=True)
         )
     return accounts.order_by(*order)
+
+
+# Each figure for every account at once: one GROUP BY over its table (%s: the
+# first day of the window), hash-joined to the accounts. Per account
+# (correlated subqueries) it took twice as long over 10,000 accounts.
+_FIGURES_GROUPED = {
+    "users": "SELECT account_id, count(*) AS n FROM account_users GROUP BY 1",
+    "active_7": (
+        "SELECT account_id, count(*) AS n FROM (SELECT DISTINCT account_id, "
+        "user_id FROM account_day_users WHERE day >= %s) d GROUP BY 1"
+    ),
+    "sessions_30": (
+        "SELECT account_id, sum(sessions) AS n FROM account_usage "
+        "WHERE day >= %s GROUP BY 1"
+    ),
+    "feedback_avg": (
+        "SELECT account_id, avg(score) AS n FROM feedback "
+        "WHERE score IS NOT NULL AND account_id IS NOT NULL GROUP BY 1"
+    ),
+}
+_FIGURES_GROUPED["active_30"] = _FIGURES_GROUPED["active_7"]
+_WINDOW_DAYS = {"active_7": 7, "active_30": 30, "sessions_30": 30}
+
+
+class RankedAccounts:
+    """Filtered accounts in the order of one figure of :data:`ACCOUNT_STATS`,
+    sliceable and countable as Django's paginator needs: a slice costs one
+    ranking query (ids) and one for the accounts."""
+
+    def __init__(
+        self, accounts: QuerySet[Account], *, stat: str, descending: bool, today: date
+    ) -> None:
+        self.accounts = accounts
+        self.stat = stat
+        self.descending = descending
+        self.today = today
+
+    def count(self) -> int:
+        return self.accounts.count()
+
+    def __getitem__(self, window: slice) -> list[Account]:
+        ids_sql, params = self.accounts.order_by().values("id").query.sql_with_params()
+        grouped = _FIGURES_GROUPED[self.stat]
+        grouped_params: list[Any] = []
+        if self.stat in _WINDOW_DAYS:
+            days = _WINDOW_DAYS[self.stat]
+            grouped_params = [self.today - timedelta(days=days - 1)]
+        # Accounts without a row count 0, except for the average (no score).
+        value = "s.n" if self.stat == "feedback_avg" else "COALESCE(s.n, 0)"
+        direction = "DESC" if self.descending else "ASC"
+        start = window.start or 0
+        sql = (
+            f"SELECT a.id FROM ({ids_sql}) AS a LEFT JOIN ({grouped}) AS s "
+            f"ON s.account_id = a.id ORDER BY {value} {direction} NULLS LAST, "
+            "a.id LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *grouped_params, window.stop - start, start])
+            ids = [row[0] for row in cursor.fetchall()]
+        by_id = Account.objects.select_related("organization").in_bulk(ids)
+        return [by_id[pk] for pk in ids]
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,11 @@ def test_accounts_sort_by_active_users_and_by_name(client_a, tenant_a):
     assert order("sort=name") == ["few", "many"]
     assert order("sort=-name") == ["many", "few"]
     assert order("sort=-users") == ["many", "few"]
+    assert order("sort=-sessions_30") == ["many", "few"]
+    assert order("sort=sessions_30") == ["few", "many"]
+    ingest_feedback(tenant_a, featureId="f", userId="u1", companyId="few", score=5)
+    assert order("sort=-feedback_avg") == ["few", "many"]
+    assert order("sort=feedback_avg") == ["few", "many"]  # no score: always last
     # An unknown sort falls back to the default (last seen) instead of failing.
     assert client_a.get("/t/tenant_a/accounts/?sort=bogus").status_code == 200
 
@@ -226,9 +231,12 @@ def test_accounts_page_query_count_is_constant(
 ):
     ingest_segment(tenant_a, *identify("u0", "acc0"), page_view("u0", "acc0", day=0))
     # 6 for the session, user, membership, schema and tenant switcher; then
-    # the count, the page and the page's figures.
-    with django_assert_max_num_queries(9):
-        assert client_a.get("/t/tenant_a/accounts/").status_code == 200
+    # the count, the page and the page's figures (sorted by a figure: one
+    # more, the ranking then the page's accounts).
+    limits = {"": 9, "?sort=-active_30": 10, "?sort=feedback_avg": 10}
+    for query, limit in limits.items():
+        with django_assert_max_num_queries(limit):
+            assert client_a.get(f"/t/tenant_a/accounts/{query}").status_code == 200
     messages = []
     for n in range(1, 30):
         messages += [
@@ -236,9 +244,10 @@ def test_accounts_page_query_count_is_constant(
             page_view(f"u{n}", f"acc{n}", day=0),
         ]
     ingest_segment(tenant_a, *messages)
-    with django_assert_max_num_queries(9):
-        html = client_a.get("/t/tenant_a/accounts/?sort=-active_30").content.decode()
-    assert html.count("<tr data-account=") == 30
+    for query, limit in limits.items():
+        with django_assert_max_num_queries(limit):
+            html = client_a.get(f"/t/tenant_a/accounts/{query}").content.decode()
+        assert html.count("<tr data-account=") == 30
 
 
 def test_accounts_are_paginated(client_a, tenant_a, settings):
