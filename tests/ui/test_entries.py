@@ -51,16 +51,15 @@ def test_grid_shows_one_row_per_entry_with_typed_inputs(client_a, people):
     status = people.fields["Status"].id
     # Dates as date pickers, choices as selects with the field's options,
     # booleans as checkboxes, numbers as text with a numeric keyboard.
-    assert re.search(r'type="date" name="value" value="1990-01-02"', html)
-    assert f'aria-label="Status of entry {ann}" hx-post="' in html
+    assert '<input type="date" value="1990-01-02" name="value"' in html
     assert re.search(
         rf'<select name="value" aria-label="Status of entry {ann}"[^>]*>'
         r'<option value="">—</option><option value="Open" selected>Open</option>'
-        r'<option value="Closed">Closed</option></select>',
+        r"<option value=\"Closed\">Closed</option></select>",
         html,
     )
-    assert re.search(r'type="checkbox" name="value" value="true" checked', html)
-    assert 'inputmode="decimal" name="value" value="30"' in html
+    assert '<input type="checkbox" value="true" checked name="value"' in html
+    assert '<input type="text" inputmode="decimal" value="30" name="value"' in html
     assert f"/entries/{ann}/cell/f{status}/" in html
     assert "initialized</span>" in html and "complete</span>" in html
     # The create form asks for the required-for-initialization field first.
