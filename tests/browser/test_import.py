@@ -101,9 +101,12 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     preview.locator("th", has_text="Email").wait_for()  # the preview follows
     preview.get_by_text("Seats: 'a dozen' is not a whole number").wait_for()
     assert "@example.com" in preview.locator("tbody tr").first.inner_text()
+    page.locator("#preview-heading").evaluate(
+        "h => window.scrollTo(0, h.offsetTop - 330)"
+    )
     screenshot(page, "import")
 
-    page.get_by_role("button", name=f"Validate {ROWS} rows").click()
+    page.get_by_role("button", name=f"Validate {ROWS:,} rows").click()
     bar = page.locator("progress#validation-progress")
     bar.wait_for()
     assert bar.get_attribute("max") == str(ROWS)
@@ -112,15 +115,17 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
         " return p && p.value === p.max; }"
     )
     report = page.locator("#report")
-    report.get_by_role("heading", name=f"Validated {ROWS} rows").wait_for()
+    report.get_by_role("heading", name=f"Validated {ROWS:,} rows").wait_for()
     rejected = page.locator("table.rejected-rows tbody tr")
     assert rejected.count() == 1
     assert "Seats: 'a dozen' is not a whole number" in rejected.first.inner_text()
     assert rejected.first.locator("td").first.inner_text() == "5"
 
-    page.get_by_label(f"Apply the {ROWS - 1} valid rows").check()
+    page.get_by_label(f"Apply the {ROWS - 1:,} valid rows").check()
     page.get_by_role("button", name="Apply", exact=True).click()
-    page.get_by_role("heading", name=f"Applied: {ROWS - 1} entries created").wait_for()
+    page.get_by_role(
+        "heading", name=f"Applied: {ROWS - 1:,} entries created"
+    ).wait_for()
     page.get_by_role("link", name="Open the entries of Customers").click()
     page.wait_for_url(f"**/things/{thing['id']}/")
 
