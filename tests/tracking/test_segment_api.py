@@ -116,6 +116,37 @@ def test_revoked_key_is_refused(tenant_a):
     assert response.status_code == 401
 
 
+def test_a_key_revoked_after_use_is_refused_once_the_key_cache_expires(
+    tenant_a, monkeypatch
+):
+    from tenants.services import key_issue, key_revoke
+    from tracking.endpoints import common
+
+    key, raw_key = key_issue(tenant=tenant_a.tenant, kind="tracking")
+    headers = {"Authorization": basic(raw_key)}
+    assert post("/v1/batch", REFERENCE_BATCH, headers=headers).status_code == 200
+    key_revoke(prefix=key.prefix)
+    later = common._clock() + common.KEY_CACHE_SECONDS
+    monkeypatch.setattr(common, "_clock", lambda: later)
+    assert post("/v1/batch", REFERENCE_BATCH, headers=headers).status_code == 401
+
+
+def test_integers_beyond_64_bits_are_stored_exactly(tenant_a):
+    body = copy.deepcopy(REFERENCE_BATCH)
+    body["batch"] = [
+        {
+            "type": "track",
+            "userId": "u1",
+            "event": "Big",
+            "properties": {"n": 123456789012345678901234567890},
+        }
+    ]
+    headers = {"Authorization": basic(tenant_a.api_key)}
+    assert post("/v1/batch", body, headers=headers).status_code == 200
+    with tenant_a.tenant:
+        assert Event.objects.get().properties["n"] == 123456789012345678901234567890
+
+
 def test_another_tenants_key_writes_only_there(tenant_a, tenant_b):
     post(
         "/v1/batch", REFERENCE_BATCH, headers={"Authorization": basic(tenant_b.api_key)}

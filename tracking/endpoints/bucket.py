@@ -48,7 +48,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from gathergrid.errors import ApplicationError, IngestError
-from tenants.middleware import request_bearer, tenant_from_key
+from tenants.middleware import request_bearer
 from tracking.dialects import bucket
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -56,6 +56,7 @@ from tracking.endpoints.common import (
     ingest_or_error,
     parse_json,
     read_body,
+    tracking_tenant_activate,
 )
 from tracking.messages import DialectError, Kind, Message
 
@@ -87,7 +88,7 @@ def check_key(request: HttpRequest, path_key: str | None) -> None:
             status=401,
         )
     try:
-        tenant = tenant_from_key(key, kinds=ANY_KEY)
+        active = tracking_tenant_activate(key, kinds=ANY_KEY)
     except DatabaseError:
         raise IngestError(
             "Temporarily unable to check the key; retry.",
@@ -95,7 +96,7 @@ def check_key(request: HttpRequest, path_key: str | None) -> None:
             status=503,
             headers={"Retry-After": "2"},
         ) from None
-    if tenant is None:
+    if not active:
         raise IngestError("Invalid tracking key.", code="invalid_key", status=401)
 
 

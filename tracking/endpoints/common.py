@@ -1,6 +1,10 @@
 """What every tracking endpoint shares: body reading (gzip, size limit), JSON,
 Basic auth, the key check, and the hand-over to the one writer.
 
+The key check (:func:`tracking_tenant_activate`) remembers a valid key for
+``KEY_CACHE_SECONDS`` per process, so a revoked key stops working within that
+time; an unknown or revoked key is looked up again on every request.
+
 Each dialect's endpoints (``tracking/endpoints/<vendor>.py``) only read the
 request, hand the payload to the dialect's adapter, and pass the canonical
 messages to :func:`ingest_or_error`; each module exposes ``urlpatterns``.
@@ -9,18 +13,62 @@ messages to :func:`ingest_or_error`; each module exposes ``urlpatterns``.
 import base64
 import gzip
 import json
+import re
+import time
 import zlib
 from typing import Any
 
-from django.db import DatabaseError
+import orjson
+from django.db import DatabaseError, connection
 from django.http import HttpRequest
 
 from gathergrid.errors import IngestError
-from tenants.models import KeyKind
+from tenants.models import KeyKind, Tenant, hash_secret
 from tracking.ingest import messages_ingest
 from tracking.messages import DialectError, Message
 
 ANY_KEY = (KeyKind.API, KeyKind.TRACKING)
+
+# How long a process trusts a key it found valid: a revoked key keeps
+# working for at most this long (the REST API re-checks on every request).
+KEY_CACHE_SECONDS = 5.0
+_KEY_CACHE_MAX = 1000
+_clock = time.monotonic
+# (key hash, kinds) -> (valid until, on the monotonic clock; tenant id; schema)
+_valid_keys: dict[tuple[str, tuple[str, ...]], tuple[float, int, str]] = {}
+
+# Schema-qualified: the connection may point at any tenant.
+_KEY_SQL = (
+    "SELECT t.id, t.schema_name FROM public.tenants_tenantkey k "
+    "JOIN public.tenants_tenant t ON t.id = k.tenant_id "
+    "WHERE k.key_hash = %s AND k.kind = ANY(%s) AND k.revoked_at IS NULL"
+)
+
+
+def tracking_tenant_activate(raw_key: str, *, kinds: tuple[str, ...]) -> bool:
+    """Point the connection at the tenant of an active key of one of ``kinds``.
+
+    False (nothing activated) when the key is unknown, revoked or of another
+    kind.
+    """
+    if not raw_key or len(raw_key) > 200:
+        return False
+    cache_key = (hash_secret(raw_key), tuple(kinds))
+    now = _clock()
+    found = _valid_keys.get(cache_key)
+    if found is None or found[0] <= now:
+        with connection.cursor() as cursor:
+            cursor.execute(_KEY_SQL, [cache_key[0], list(kinds)])
+            row = cursor.fetchone()
+        if row is None:
+            _valid_keys.pop(cache_key, None)
+            return False
+        if len(_valid_keys) >= _KEY_CACHE_MAX:
+            _valid_keys.clear()
+        found = _valid_keys[cache_key] = (now + KEY_CACHE_SECONDS, *row)
+    _, tenant_id, schema_name = found
+    connection.set_tenant(Tenant(id=tenant_id, schema_name=schema_name))
+    return True
 
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
@@ -50,7 +98,18 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
     return raw
 
 
+# 19 digits or more may be an integer beyond 64 bits, which orjson would turn
+# into a float; such bodies (and anything orjson refuses: NaN, lone
+# surrogates, ...) are parsed by json, whose reading the adapters check.
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
 def parse_json(raw: bytes) -> Any:
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(raw)
     except RecursionError:

@@ -26,7 +26,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from gathergrid.errors import IngestError
-from tenants.middleware import tenant_from_key
 from tenants.models import KEY_PREFIXES, KeyKind
 from tracking.dialects import gather
 from tracking.endpoints.common import (
@@ -34,6 +33,7 @@ from tracking.endpoints.common import (
     ingest_or_error,
     parse_json,
     read_body,
+    tracking_tenant_activate,
 )
 from tracking.messages import DialectError, Kind, Message
 
@@ -67,7 +67,7 @@ def authenticate(request: HttpRequest) -> None:
             status=401,
             headers=_UNAUTHORIZED,
         )
-    if tenant_from_key(key, kinds=(KeyKind.API,)) is None:
+    if not tracking_tenant_activate(key, kinds=(KeyKind.API,)):
         raise IngestError(
             "Invalid API key.", code="invalid_token", status=401, headers=_UNAUTHORIZED
         )

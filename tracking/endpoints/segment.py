@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from gathergrid.errors import IngestError
-from tenants.middleware import request_bearer, tenant_from_key
+from tenants.middleware import request_bearer
 from tracking.dialects import segment
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -19,6 +19,7 @@ from tracking.endpoints.common import (
     ingest_or_error,
     parse_json,
     read_body,
+    tracking_tenant_activate,
 )
 from tracking.messages import DialectError, Message
 
@@ -42,7 +43,7 @@ def segment_endpoint(translate: Callable[[Any, Any], list[Message]]):
                 code="missing_write_key",
                 status=401,
             )
-        if tenant_from_key(key, kinds=ANY_KEY) is None:
+        if not tracking_tenant_activate(key, kinds=ANY_KEY):
             raise IngestError(
                 "Invalid write key.", code="invalid_write_key", status=401
             )

@@ -17,7 +17,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from gathergrid.errors import IngestError
-from tenants.middleware import tenant_from_key
 from tracking.dialects import vitally
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -26,6 +25,7 @@ from tracking.endpoints.common import (
     ingest_or_error,
     parse_json,
     read_body,
+    tracking_tenant_activate,
 )
 from tracking.messages import DialectError
 
@@ -47,7 +47,7 @@ def authenticate(request: HttpRequest) -> None:
     # The raw key (Vitally's form) first, then the username of standard Basic.
     candidates = dict.fromkeys([value, basic_auth_username(request)])
     for key in candidates:
-        if key and tenant_from_key(key, kinds=ANY_KEY) is not None:
+        if key and tracking_tenant_activate(key, kinds=ANY_KEY):
             return
     raise IngestError(
         "Invalid API key.", code="invalid_api_key", status=401, headers=_CHALLENGE
