@@ -388,11 +388,11 @@ def render_copy_rows(batches: list[Batch], workload: Workload) -> None:
     """Each batch's event rows, as the writer would copy them, in COPY text.
 
     The messages are what ``translate_batch`` makes of the body; JSON is
-    serialised as the writer does (``tracking.ingest._json``); user and
+    serialised as the writer does (``tracking.ingest.json_text``); user and
     account ids are integers (the table has no foreign keys).
     """
     from tracking.dialects.segment import translate_batch
-    from tracking.ingest import _json
+    from tracking.ingest import json_text
     from tracking.messages import Kind
 
     user_ids = {p.user_id: n + 1 for n, p in enumerate(workload.people)}
@@ -408,8 +408,8 @@ def render_copy_rows(batches: list[Batch], workload: Workload) -> None:
                 m.timestamp,
                 received_at,
                 m.event,
-                _json(m.properties),
-                _json(m.context),
+                json_text(m.properties),
+                json_text(m.context),
                 user_ids.get(m.user_id),
                 account_ids.get(m.account_id),
                 m.anonymous_id,
@@ -747,8 +747,11 @@ def verify(counts: dict[str, int], expected: Expected) -> list[tuple[str, str, b
 
 def _statement_kind(sql: str) -> str:
     text = re.sub(r"\s+", " ", sql).strip()
+    if text.startswith("WITH "):  # named by the tables it writes
+        tables = re.findall(r"(?:INSERT INTO|DELETE FROM|UPDATE) (\w+)", text)
+        return "WITH, writing " + ", ".join(dict.fromkeys(tables))
     match = re.match(
-        r"(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT .{0,40})", text
+        r"(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT .{0,40}|SET \w+)", text
     )
     return match.group(1) if match else text[:50]
 
@@ -759,10 +762,9 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from tenants.middleware import tenant_from_key
     from tenants.services import tenant_create
     from tracking.dialects.segment import translate_batch
-    from tracking.endpoints.common import ANY_KEY
+    from tracking.endpoints.common import ANY_KEY, tracking_tenant_activate
     from tracking.ingest import messages_ingest
 
     created = tenant_create(schema_name=PROFILE_TENANT, name="Ingest profile")
@@ -772,7 +774,7 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
     profiled = workload.batches(args.profile, "profile (cProfile)")
     clear_progress()
 
-    phase = ["key check (tenant_from_key)"]
+    phase = ["key check (tracking_tenant_activate)"]
     # (phase, what) -> [calls, seconds]: SQL statements, COPY and COMMIT.
     database: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     phases: dict[str, float] = defaultdict(float)
@@ -792,6 +794,29 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
             record(_statement_kind(sql), started)
 
     original_copy = psycopg.Cursor.copy
+    original_execute = psycopg.Cursor.execute
+    original_pipeline = psycopg.Connection.pipeline
+    queued: list[list[str]] = []  # statements of the open pipeline, if any
+
+    def timed_execute(self, query, *execute_args, **execute_kwargs):
+        if queued:
+            queued[-1].append(_statement_kind(str(query)))
+            return original_execute(self, query, *execute_args, **execute_kwargs)
+        started = time.perf_counter()
+        try:
+            return original_execute(self, query, *execute_args, **execute_kwargs)
+        finally:
+            record(_statement_kind(str(query)), started)
+
+    @contextlib.contextmanager
+    def timed_pipeline(self):
+        queued.append([])
+        started = time.perf_counter()
+        try:
+            with original_pipeline(self) as pipeline:
+                yield pipeline
+        finally:
+            record("pipeline: " + " + ".join(queued.pop()), started)
 
     @contextlib.contextmanager
     def timed_copy(self, *copy_args, **copy_kwargs):
@@ -803,9 +828,9 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
             record("COPY events (rows formatted, sent, ended)", started)
 
     def one(batch: Batch) -> None:
-        phase[0] = "key check (tenant_from_key)"
+        phase[0] = "key check (tracking_tenant_activate)"
         t0 = time.perf_counter()
-        if tenant_from_key(key, kinds=ANY_KEY) is None:
+        if not tracking_tenant_activate(key, kinds=ANY_KEY):
             raise RuntimeError("the tracking key does not resolve")
         phase[0] = "json.loads"
         t1 = time.perf_counter()
@@ -821,7 +846,7 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
         phase[0] = "after"
         connection.set_schema_to_public()
         if clock[0]:
-            phases["key check (tenant_from_key)"] += t1 - t0
+            phases["key check (tracking_tenant_activate)"] += t1 - t0
             phases["json.loads"] += t2 - t1
             phases["translate_batch"] += t3 - t2
             phases["messages_ingest"] += t4 - t3
@@ -838,6 +863,8 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
             record("COMMIT", started)
 
     psycopg.Cursor.copy = timed_copy
+    psycopg.Cursor.execute = timed_execute
+    psycopg.Connection.pipeline = timed_pipeline
     connection._commit = timed_commit
     try:
         with connection.execute_wrapper(wrapper):
@@ -851,6 +878,8 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
             clock[0] = False
     finally:
         psycopg.Cursor.copy = original_copy
+        psycopg.Cursor.execute = original_execute
+        psycopg.Connection.pipeline = original_pipeline
         del connection._commit
     clear_progress()
     n = len(timed) - 1

@@ -2,23 +2,31 @@
 
 ``messages_ingest`` dedupes by message id (per tenant, forever), merges traits
 in SQL (no read-modify-write), creates the users and accounts that messages
-only refer to, links users to accounts, and bulk-loads events with COPY.
-Callers validate every message first (the dialect adapters do), so a request
-is written whole or not at all.
+only refer to, links users to accounts, inserts events, and maintains sessions
+and daily usage (``tracking/usage.py``). Callers validate every message first
+(the dialect adapters do), so a request is written whole or not at all.
+
+A request costs three round trips to PostgreSQL, whatever its size: the
+receipts (which messages are new), then one pipeline of the statements that
+write (entities; links, events and usage counters; sessions), then COMMIT.
+The statements are prepared once per connection; their rows travel as one
+JSON document each.
 """
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+import psycopg
 from django.db import connection, transaction
+from django_tenants.utils import quote_schema_name
 
 from tracking.messages import Kind, Message
-from tracking.usage import usage_update
+from tracking.usage import USAGE_CTES, usage_params
 
 
 @dataclass(frozen=True)
@@ -27,31 +35,19 @@ class IngestResult:
     duplicates: int  # messages already seen (now or in an earlier request)
 
 
-def receipt_key(message: Message) -> uuid.UUID:
-    digest = hashlib.md5(
+def receipt_key(message: Message) -> str:
+    """The message's receipt key: a UUID (as 32 hex digits) of its source and id."""
+    return hashlib.md5(
         f"{message.source}:{message.message_id}".encode(), usedforsecurity=False
-    ).digest()
-    return uuid.UUID(bytes=digest)
+    ).hexdigest()
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def _new_messages(messages: list[Message], received_at: datetime) -> list[Message]:
-    """The messages never seen before, recording them as seen (one statement)."""
-    by_key: dict[uuid.UUID, Message] = {}
-    for message in messages:
-        by_key.setdefault(receipt_key(message), message)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO message_receipts (key, received_at) "
-            "SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING RETURNING key",
-            # Sorted: concurrent requests take row locks in one order (no deadlock).
-            [sorted(by_key), received_at],
-        )
-        fresh = {row[0] for row in cursor.fetchall()}
-    return [message for key, message in by_key.items() if key in fresh]
+def json_text(value: Any) -> str:
+    """Compact JSON for a statement parameter (orjson; json for what it refuses)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), default=str)
 
 
 @dataclass
@@ -78,11 +74,23 @@ class _Entity:
     def merge(self, traits: dict[str, Any]) -> None:
         self.traits = {**(self.traits or {}), **traits}
 
+    def row(self) -> dict[str, Any]:
+        return {
+            "external_id": self.external_id,
+            "name": self.name,
+            "traits": self.traits or {},
+            "first_seen_at": self.first_seen,
+            "last_seen_at": self.last_seen,
+        }
+
 
 def _entity(table: dict[str, _Entity], external_id: str | None) -> _Entity | None:
     if not external_id:
         return None
-    return table.setdefault(external_id, _Entity(external_id))
+    entity = table.get(external_id)
+    if entity is None:
+        entity = table[external_id] = _Entity(external_id)
+    return entity
 
 
 USER_NAME_TRAITS = {
@@ -134,59 +142,167 @@ def _collect(messages: Iterable[Message]):
     return users, accounts, organizations, links, unlinks
 
 
-def _upsert(table: str, rows: list[dict[str, Any]], extra: str = "") -> dict[str, int]:
-    """Insert or merge rows by external id; returns external id -> internal id.
-
-    Traits merge in SQL (``old || new``: the request wins), names only change
-    when given, first/last seen only widen.
-    """
-    if not rows:
-        return {}
-    # Concurrent requests lock the rows they upsert in the same (sorted) order,
-    # so two batches touching the same users cannot deadlock.
-    rows = sorted(rows, key=lambda row: row["external_id"])
-    columns = (
-        "external_id text, name text, traits jsonb, first_seen_at timestamptz, "
-        "last_seen_at timestamptz" + extra
-    )
-    names = [c.split()[0] for c in columns.split(", ")]
-    updates = [
+# Entities merge by external id: traits in SQL (``old || new``: the request
+# wins), names only change when given, first/last seen only widen. A row is
+# rewritten only when one of these changes it; a message that merely refers
+# to a known user (most events) leaves it alone. Every row is upserted in
+# external id order, so concurrent requests lock the rows they share in one
+# order and cannot deadlock.
+def _merge(table: str, *names: str) -> str:
+    sets = [
         f"traits = {table}.traits || EXCLUDED.traits",
         f"first_seen_at = LEAST({table}.first_seen_at, EXCLUDED.first_seen_at)",
         f"last_seen_at = GREATEST({table}.last_seen_at, EXCLUDED.last_seen_at)",
         "updated_at = now()",
     ]
-    for name in names:
-        if name in {"name", "first_name", "last_name", "email"}:
-            updates.append(
-                f"{name} = CASE WHEN EXCLUDED.{name} <> '' THEN EXCLUDED.{name} "
-                f"ELSE {table}.{name} END"
-            )
-        elif name == "organization_id":
-            updates.append(
-                f"organization_id = COALESCE(EXCLUDED.organization_id, "
-                f"{table}.organization_id)"
-            )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}, created_at, updated_at) "
-        f"SELECT {', '.join(names)}, now(), now() "
-        f"FROM jsonb_to_recordset(%s::jsonb) AS r({columns}) "
-        f"ON CONFLICT (external_id) DO UPDATE SET {', '.join(updates)} "
-        "RETURNING external_id, id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_json(rows)])
-        return dict(cursor.fetchall())
+    sets += [
+        f"{n} = CASE WHEN EXCLUDED.{n} <> '' THEN EXCLUDED.{n} ELSE {table}.{n} END"
+        for n in names
+    ]
+    changes = [
+        "EXCLUDED.traits <> '{}'::jsonb",
+        f"EXCLUDED.first_seen_at < COALESCE({table}.first_seen_at, 'infinity')",
+        f"EXCLUDED.last_seen_at > COALESCE({table}.last_seen_at, '-infinity')",
+    ]
+    changes += [f"EXCLUDED.{n} <> ''" for n in names]
+    return f"SET {', '.join(sets)} WHERE {' OR '.join(changes)}"
 
 
-def _base_row(entity: _Entity) -> dict[str, Any]:
-    return {
-        "external_id": entity.external_id,
-        "name": entity.name,
-        "traits": entity.traits or {},
-        "first_seen_at": entity.first_seen,
-        "last_seen_at": entity.last_seen,
-    }
+_ENTITY_COLUMNS = (
+    "external_id text, name text, traits jsonb, first_seen_at timestamptz, "
+    "last_seen_at timestamptz"
+)
+
+# Only sent when a request names organizations (Vitally): before the accounts,
+# whose statement then sees them.
+ORGANIZATIONS_SQL = f"""
+INSERT INTO organizations AS t (external_id, name, traits, first_seen_at,
+  last_seen_at, created_at, updated_at)
+SELECT external_id, name, traits, first_seen_at, last_seen_at, now(), now()
+FROM jsonb_to_recordset(%(organizations)s::jsonb) AS r({_ENTITY_COLUMNS})
+ORDER BY external_id
+ON CONFLICT (external_id) DO UPDATE {_merge("t", "name")}
+"""
+
+# Accounts, then users (the scalar subqueries of the final SELECT run the
+# upserts in that order).
+ENTITIES_SQL = f"""
+WITH a AS (
+  INSERT INTO accounts AS t (external_id, name, traits, first_seen_at,
+    last_seen_at, organization_id, created_at, updated_at)
+  SELECT r.external_id, r.name, r.traits, r.first_seen_at, r.last_seen_at,
+    (SELECT id FROM organizations WHERE external_id = r.organization), now(),
+    now()
+  FROM jsonb_to_recordset(%(accounts)s::jsonb)
+    AS r({_ENTITY_COLUMNS}, organization text)
+  ORDER BY r.external_id
+  ON CONFLICT (external_id) DO UPDATE {_merge("t", "name")}
+    OR EXCLUDED.organization_id <> t.organization_id
+    OR (t.organization_id IS NULL AND EXCLUDED.organization_id IS NOT NULL)
+  RETURNING 1
+), u AS (
+  INSERT INTO users AS t (external_id, name, traits, first_seen_at,
+    last_seen_at, first_name, last_name, email, created_at, updated_at)
+  SELECT external_id, name, traits, first_seen_at, last_seen_at, first_name,
+    last_name, email, now(), now()
+  FROM jsonb_to_recordset(%(users)s::jsonb)
+    AS r({_ENTITY_COLUMNS}, first_name text, last_name text, email text)
+  ORDER BY external_id
+  ON CONFLICT (external_id) DO UPDATE
+    {_merge("t", "name", "first_name", "last_name", "email")}
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM u)
+"""
+
+# Links, events, feedback, sessions and usage, in a statement after the
+# upserts: its snapshot sees every account and user they made or found (even
+# one another request made meanwhile), looked up by index.
+EVENTS_SQL = f"""
+WITH a AS (
+  SELECT r.external_id,
+    (SELECT id FROM accounts WHERE external_id = r.external_id) AS id
+  FROM jsonb_to_recordset(%(accounts)s::jsonb) AS r(external_id text)
+), u AS (
+  SELECT r.external_id,
+    (SELECT id FROM users WHERE external_id = r.external_id) AS id
+  FROM jsonb_to_recordset(%(users)s::jsonb) AS r(external_id text)
+), l AS (
+  INSERT INTO account_users (user_id, account_id, created_at)
+  SELECT u.id, a.id, now()
+  FROM jsonb_to_recordset(%(links)s::jsonb) AS r(u text, a text)
+  JOIN u ON u.external_id = r.u JOIN a ON a.external_id = r.a
+  ORDER BY u.id, a.id
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), e AS (
+  INSERT INTO events (event_time, received_at, name, properties, context,
+    user_id, account_id, anonymous_id, message_id, source)
+  SELECT r.event_time, %(received_at)s, r.name, r.properties, r.context, u.id,
+    a.id, r.anonymous_id, r.message_id, r.source
+  FROM jsonb_to_recordset(%(events)s::jsonb)
+    AS r(event_time timestamptz, name text, properties jsonb, context jsonb,
+      user_id text, account_id text, anonymous_id text, message_id text,
+      source text, n int)
+  LEFT JOIN u ON u.external_id = r.user_id
+  LEFT JOIN a ON a.external_id = r.account_id
+  ORDER BY r.n
+  RETURNING 1
+), f AS (
+  INSERT INTO feedback (feature_id, user_id, account_id, score, comment,
+    question, source, message_id, created_at)
+  SELECT r.feature_id, u.id, a.id, r.score, r.comment, r.question, r.source,
+    r.message_id, r.created_at
+  FROM jsonb_to_recordset(%(feedback)s::jsonb)
+    AS r(feature_id text, user_id text, account_id text, score smallint,
+      comment text, question text, source text, message_id text,
+      created_at timestamptz, n int)
+  LEFT JOIN u ON u.external_id = r.user_id
+  LEFT JOIN a ON a.external_id = r.account_id
+  ORDER BY r.n
+  RETURNING 1
+), {USAGE_CTES}
+SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM e),
+  (SELECT count(*) FROM f), (SELECT count(*) FROM g)
+"""
+
+RECEIPTS_SQL = (
+    "INSERT INTO message_receipts (key, received_at) "
+    "SELECT unnest(%s::text[])::uuid, %s ON CONFLICT DO NOTHING RETURNING key"
+)
+
+UNLINKS_SQL = """
+DELETE FROM account_users x USING users u, accounts a,
+  jsonb_to_recordset(%s::jsonb) AS r(u text, a text)
+WHERE u.external_id = r.u AND a.external_id = r.a
+  AND x.user_id = u.id AND x.account_id = a.id
+"""
+
+CUSTOM_OBJECTS_SQL = (
+    """
+INSERT INTO custom_objects (external_id, created_at)
+SELECT DISTINCT object, now() FROM jsonb_to_recordset(%(rows)s::jsonb)
+  AS r(object text)
+ORDER BY 1
+ON CONFLICT DO NOTHING
+""",
+    # A statement of its own: it sees the object types the first one made.
+    """
+INSERT INTO custom_object_instances AS t (custom_object_id, external_id, name,
+  account_id, traits, created_at, updated_at)
+SELECT o.id, r.external_id, r.name, a.id, r.traits, now(), now()
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(object text, external_id text,
+  name text, account_id text, traits jsonb)
+JOIN custom_objects o ON o.external_id = r.object
+LEFT JOIN accounts a ON a.external_id = r.account_id
+ORDER BY o.id, r.external_id
+ON CONFLICT (custom_object_id, external_id) DO UPDATE SET
+  name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE t.name END,
+  account_id = COALESCE(EXCLUDED.account_id, t.account_id),
+  traits = t.traits || EXCLUDED.traits,
+  updated_at = now()
+""",
+)
 
 
 def _aliases_apply(messages: list[Message]) -> None:
@@ -238,154 +354,133 @@ def _aliases_apply(messages: list[Message]) -> None:
             cursor.execute("DELETE FROM users WHERE id = %s", [old])
 
 
-def _custom_objects_write(messages: list[Message], account_ids: dict[str, int]) -> None:
-    rows = [m for m in messages if m.kind == Kind.CUSTOM_OBJECT]
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO custom_objects (external_id, created_at) "
-            "SELECT unnest(%s::text[]), now() ON CONFLICT DO NOTHING",
-            [sorted({m.custom_object_id for m in rows})],
-        )
-        latest: dict[tuple[str, str], Message] = {}
-        for m in rows:
-            latest[(m.custom_object_id, m.external_id)] = m
-        cursor.execute(
-            "INSERT INTO custom_object_instances (custom_object_id, external_id, name, "
-            "account_id, traits, created_at, updated_at) "
-            "SELECT o.id, r.external_id, r.name, r.account_id, r.traits, now(), now() "
-            "FROM jsonb_to_recordset(%s::jsonb) AS r(object text, external_id text, "
-            "name text, account_id bigint, traits jsonb) "
-            "JOIN custom_objects o ON o.external_id = r.object "
-            "ON CONFLICT (custom_object_id, external_id) DO UPDATE SET "
-            "name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name "
-            "ELSE custom_object_instances.name END, "
-            "account_id = COALESCE(EXCLUDED.account_id, "
-            "custom_object_instances.account_id), "
-            "traits = custom_object_instances.traits || EXCLUDED.traits, "
-            "updated_at = now()",
+def _entities_and_events_params(
+    messages: list[Message], received_at: datetime
+) -> tuple[dict[str, Any], set[tuple[str, str]]]:
+    users, accounts, organizations, links, unlinks = _collect(messages)
+    events, feedback = [], []
+    for m in messages:
+        if m.kind == Kind.EVENT:
+            events.append(
+                {
+                    "event_time": m.timestamp,
+                    "name": m.event,
+                    "properties": m.properties,
+                    "context": m.context,
+                    "user_id": m.user_id,
+                    "account_id": m.account_id,
+                    "anonymous_id": m.anonymous_id,
+                    "message_id": m.message_id,
+                    "source": m.source,
+                    "n": len(events),
+                }
+            )
+        elif m.kind == Kind.FEEDBACK:
+            feedback.append(
+                {
+                    "feature_id": m.feature_id,
+                    "user_id": m.user_id,
+                    "account_id": m.account_id,
+                    "score": m.score,
+                    "comment": m.comment or "",
+                    "question": m.question or "",
+                    "source": m.source,
+                    "message_id": m.message_id,
+                    "created_at": m.timestamp,
+                    "n": len(feedback),
+                }
+            )
+    params = {
+        "organizations": json_text([o.row() for o in organizations.values()]),
+        "accounts": json_text(
+            [{**a.row(), "organization": a.organization} for a in accounts.values()]
+        ),
+        "users": json_text(
             [
-                _json(
-                    [
-                        {
-                            "object": m.custom_object_id,
-                            "external_id": m.external_id,
-                            "name": m.name or "",
-                            "account_id": account_ids.get(m.account_id),
-                            "traits": m.traits,
-                        }
-                        for _, m in sorted(latest.items())
-                    ]
-                )
-            ],
-        )
+                {
+                    **u.row(),
+                    "first_name": u.first_name,
+                    "last_name": u.last_name,
+                    "email": u.email,
+                }
+                for u in users.values()
+            ]
+        ),
+        "links": json_text([{"u": u, "a": a} for u, a in sorted(links)]),
+        "events": json_text(events),
+        "feedback": json_text(feedback),
+        "received_at": received_at,
+    }
+    return params, unlinks
+
+
+def _custom_objects_params(messages: list[Message]) -> dict[str, str] | None:
+    latest: dict[tuple[str, str], Message] = {}
+    for m in messages:
+        if m.kind == Kind.CUSTOM_OBJECT:
+            latest[(m.custom_object_id, m.external_id)] = m
+    if not latest:
+        return None
+    rows = [
+        {
+            "object": m.custom_object_id,
+            "external_id": m.external_id,
+            "name": m.name or "",
+            "account_id": m.account_id,
+            "traits": m.traits,
+        }
+        for _, m in sorted(latest.items())
+    ]
+    return {"rows": json_text(rows)}
+
+
+def _search_path_sql() -> str | None:
+    """The ``SET search_path`` django-tenants would send first, if it is due.
+
+    Sent in the first pipeline instead of as a round trip of its own.
+    """
+    schemas = connection._get_cursor_search_paths()
+    if connection.search_path_set_schemas == schemas:
+        return None
+    connection.search_path_set_schemas = schemas
+    return "SET search_path = " + ",".join(quote_schema_name(s) for s in schemas)
 
 
 @transaction.atomic
 def messages_ingest(messages: list[Message], *, received_at: datetime) -> IngestResult:
     """Write validated messages; duplicates (by message id) are skipped."""
-    fresh = _new_messages(messages, received_at)
-    _aliases_apply(fresh)
-    users, accounts, organizations, links, unlinks = _collect(fresh)
-    organization_ids = _upsert(
-        "organizations", [_base_row(o) for o in organizations.values()]
-    )
-    account_ids = _upsert(
-        "accounts",
-        [
-            {**_base_row(a), "organization_id": organization_ids.get(a.organization)}
-            for a in accounts.values()
-        ],
-        extra=", organization_id bigint",
-    )
-    user_ids = _upsert(
-        "users",
-        [
-            {
-                **_base_row(u),
-                "first_name": u.first_name,
-                "last_name": u.last_name,
-                "email": u.email,
-            }
-            for u in users.values()
-        ],
-        extra=", first_name text, last_name text, email text",
-    )
-    with connection.cursor() as cursor:
-        if links:
-            links = sorted((user_ids[u], account_ids[a]) for u, a in links)
-            cursor.execute(
-                "INSERT INTO account_users (user_id, account_id, created_at) "
-                "SELECT u, a, now() FROM unnest(%s::bigint[], %s::bigint[]) AS x(u, a) "
-                "ON CONFLICT DO NOTHING",
-                [[u for u, _ in links], [a for _, a in links]],
+    by_key: dict[str, Message] = {}
+    for message in messages:
+        by_key.setdefault(receipt_key(message), message)
+    pg = connection.connection
+    with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
+        set_path = _search_path_sql()
+        with pg.pipeline():
+            if set_path:
+                cursor.execute(set_path)
+            # Sorted (hex sorts as the uuids do): concurrent requests take row
+            # locks in one order.
+            cursor.execute(RECEIPTS_SQL, [sorted(by_key), received_at], prepare=True)
+        fresh_keys = {row[0].hex for row in cursor.fetchall()}
+        fresh = [m for key, m in by_key.items() if key in fresh_keys]
+        if fresh:
+            if any(m.kind == Kind.ALIAS for m in fresh):
+                _aliases_apply(fresh)
+            params, unlinks = _entities_and_events_params(fresh, received_at)
+            params.update(
+                (name, json_text(value) if isinstance(value, list) else value)
+                for name, value in usage_params(fresh).items()
             )
-        if unlinks:
-            cursor.execute(
-                "DELETE FROM account_users WHERE (user_id, account_id) IN "
-                "(SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
-                [
-                    [user_ids[u] for u, _ in unlinks],
-                    [account_ids[a] for _, a in unlinks],
-                ],
-            )
-        events = [m for m in fresh if m.kind == Kind.EVENT]
-        if events:
-            copy_sql = (
-                "COPY events (event_time, received_at, name, properties, context, "
-                "user_id, account_id, anonymous_id, message_id, source) FROM STDIN"
-            )
-            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-                for m in events:
-                    copy.write_row(
-                        (
-                            m.timestamp,
-                            received_at,
-                            m.event,
-                            _json(m.properties),
-                            _json(m.context),
-                            user_ids.get(m.user_id),
-                            account_ids.get(m.account_id),
-                            m.anonymous_id,
-                            m.message_id,
-                            m.source,
-                        )
-                    )
-        feedback = [m for m in fresh if m.kind == Kind.FEEDBACK]
-        if feedback:
-            cursor.execute(
-                "INSERT INTO feedback (feature_id, user_id, account_id, score, "
-                "comment, question, source, message_id, created_at) "
-                "SELECT feature_id, user_id, account_id, score, comment, question, "
-                "source, message_id, created_at FROM jsonb_to_recordset(%s::jsonb) AS "
-                "r(feature_id text, user_id bigint, account_id bigint, score smallint, "
-                "comment text, question text, source text, message_id text, "
-                "created_at timestamptz)",
-                [
-                    _json(
-                        [
-                            {
-                                "feature_id": m.feature_id,
-                                "user_id": user_ids.get(m.user_id),
-                                "account_id": account_ids.get(m.account_id),
-                                "score": m.score,
-                                "comment": m.comment or "",
-                                "question": m.question or "",
-                                "source": m.source,
-                                "message_id": m.message_id,
-                                "created_at": m.timestamp,
-                            }
-                            for m in feedback
-                        ]
-                    )
-                ],
-            )
-    _custom_objects_write(fresh, account_ids)
-    usage_update(
-        [m for m in fresh if m.kind == Kind.EVENT],
-        [m for m in fresh if m.kind == Kind.FEEDBACK],
-        user_ids,
-        account_ids,
-    )
+            custom_objects = _custom_objects_params(fresh)
+            with pg.pipeline():
+                if params["organizations"] != "[]":
+                    cursor.execute(ORGANIZATIONS_SQL, params)
+                cursor.execute(ENTITIES_SQL, params, prepare=True)
+                cursor.execute(EVENTS_SQL, params, prepare=True)
+                if unlinks:
+                    links = [{"u": u, "a": a} for u, a in sorted(unlinks)]
+                    cursor.execute(UNLINKS_SQL, [json_text(links)])
+                if custom_objects:
+                    for sql in CUSTOM_OBJECTS_SQL:
+                        cursor.execute(sql, custom_objects)
     return IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))

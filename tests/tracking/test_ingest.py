@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from tracking.ingest import messages_ingest
 from tracking.messages import PAGE_VIEWED, Kind, Message
@@ -117,6 +118,28 @@ def test_first_and_last_seen_only_widen(in_a):
     account = Account.objects.get(external_id="a1")
     assert account.first_seen_at == T0 - timedelta(days=1)
     assert account.last_seen_at == T0
+
+
+def row_version(table: str, external_id: str) -> str:
+    """Where the row's current version lives: any UPDATE moves it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ctid::text FROM {table} WHERE external_id = %s", [external_id]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_message_that_changes_nothing_leaves_the_row_alone(in_a):
+    ingest(msg(Kind.EVENT, "e1", at=T0, user_id="u1", account_id="a1", event="x"))
+    ingest(msg(Kind.EVENT, "e2", at=T0 + timedelta(hours=1), user_id="u1", event="x"))
+    user = CustomerUser.objects.get(external_id="u1")
+    version = row_version("users", "u1")
+    # Between first and last seen, no traits: nothing to write.
+    ingest(msg(Kind.EVENT, "e3", at=T0 + timedelta(minutes=5), user_id="u1", event="x"))
+    assert row_version("users", "u1") == version
+    assert Event.objects.filter(user_id=user.id).count() == 3
+    ingest(msg(Kind.USER, "m1", at=T0, user_id="u1", traits={"plan": "pro"}))
+    assert CustomerUser.objects.get(external_id="u1").traits == {"plan": "pro"}
 
 
 def test_unlink_removes_the_user_from_the_account(in_a):
