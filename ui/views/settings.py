@@ -243,7 +243,7 @@ def key_issue_view(request: HttpRequest, schema: str) -> HttpResponse:
     request.session[_once_key(request, "key")] = {
         "key": raw,
         "kind": key.kind,
-        "kind_label": key.get_kind_display(),
+        "kind_label": "API key" if key.kind == KeyKind.API else "tracking key",
         "label": key.label,
     }
     return redirect("ui:keys", schema=schema)
