@@ -334,8 +334,14 @@ class RowChecker:
     def __init__(self, job: ImportJob, mapping: list[str] | None = None) -> None:
         self.thing_id = job.thing_id
         self.header = job.header
-        self.mapping = mapping if mapping is not None else job.mapping
         self.fields = {f.id: f for f in _active_fields(job.thing_id)}
+        known = {value for value, _ in import_targets(fields=self.fields.values())}
+        # A field deactivated since the mapping was chosen takes no values, as
+        # the API would refuse them; the mapping form names it on the next save.
+        self.mapping = [
+            target if target in known else ""
+            for target in (mapping if mapping is not None else job.mapping)
+        ]
         self.required = [
             f for f in self.fields.values() if f.required_for_initialization
         ]

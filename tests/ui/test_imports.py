@@ -236,6 +236,8 @@ def test_preview_shows_stored_values_and_reasons_and_unmapped_required(
         base(people, f"{job.id}/preview/"), {"col_0": "", "col_1": job.mapping[1]}
     ).content.decode()
     assert "whole number" not in skipped
+    forged = client_a.get(base(people, f"{job.id}/preview/"), {"col_0": "field:0"})
+    assert forged.status_code == 200  # an unknown target maps nothing
 
 
 def test_a_field_chosen_twice_is_refused_next_to_the_column(client_a, tenant_a, people):
@@ -266,6 +268,8 @@ def test_validation_gives_each_rejected_row_its_reasons(client_a, tenant_a, peop
         5: "Born: '1990-02-30' is not a date (YYYY-MM-DD); "
         "Status: 'Maybe' is not one of the choices: Open, Closed",
     }
+    with in_tenant(tenant_a):  # rejected rows carry no entry to write
+        assert job.rows.filter(values__isnull=True).count() == 3
     report = client_a.get(base(people, f"{job.id}/")).content.decode()
     assert 'max="5" value="5"' in report
     assert "Age: &#x27;old&#x27; is not a whole number" in report
@@ -366,6 +370,28 @@ def test_report_query_count_does_not_grow_with_rejected_rows(
             response = client_a.get(base(people, f"{job.id}/"))
         assert response.status_code == 200
     assert response.content.decode().count("is not a whole number") == 30
+
+
+def test_import_list_and_mapping_pages_cost_a_fixed_number_of_queries(
+    client_a, tenant_a, people, django_assert_max_num_queries
+):
+    first = job_of(tenant_a, upload(client_a, people, "Name\nA\n"))
+    for size in (1, 30):
+        while True:
+            with in_tenant(tenant_a):
+                if ImportJob.objects.count() >= size:
+                    break
+            upload(client_a, people, "Name\nA\n")
+        with django_assert_max_num_queries(9):
+            listing = client_a.get(base(people))
+        assert listing.content.decode().count("people.csv") == size
+    wide = ",".join(f"C{i}" for i in range(40))
+    many = job_of(tenant_a, upload(client_a, people, f"{wide}\n{wide}\n"))
+    for job in (first, many):
+        with django_assert_max_num_queries(9):
+            assert client_a.get(base(people, f"{job.id}/")).status_code == 200
+        with django_assert_max_num_queries(9):
+            assert client_a.get(base(people, f"{job.id}/preview/")).status_code == 200
 
 
 def test_rejected_rows_download_as_csv(client_a, tenant_a, people):
