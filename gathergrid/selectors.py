@@ -309,7 +309,12 @@ def _value_condition(item: EntryFilter) -> Q:
     if field.data_type == FieldDataType.DATETIME:
         column = "value_datetime__date"
     if column == "entered_value":
-        # The (field, left(value, 200)) index serves equality on long texts too.
+        # Equality through the (field, left(value, 200)) index. For a shorter
+        # value the prefix equality is the whole condition; repeating it as
+        # entered_value = ... would make the planner count matches twice,
+        # expect a handful and pick a plan for a handful.
+        if len(value) < TEXT_INDEX_PREFIX:
+            return Q(text_prefix=value)
         return Q(text_prefix=value[:TEXT_INDEX_PREFIX], entered_value=value)
     lookup = {"eq": "exact", "neq": "exact"}.get(op, op)
     return Q(**{f"{column}__{lookup}": value})
