@@ -3,6 +3,7 @@ with a rejected row, validation progress, apply the valid rows, the grid."""
 
 import json
 import random
+import re
 
 from tests.browser.conftest import screenshot
 from tests.live import login, request
@@ -128,6 +129,7 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     ).wait_for()
     page.get_by_role("link", name="Open the entries of Customers").click()
     page.wait_for_url(f"**/things/{thing['id']}/")
+    page.get_by_text(re.compile(r"\b2,?999 entries")).wait_for()
 
     headers, _ = rest(
         served,

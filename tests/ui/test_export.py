@@ -7,7 +7,9 @@ import io
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from gathergrid import imports
 from gathergrid.models import Entry, FieldEntry
+from gathergrid.selectors import entries_filtered, entry_query_parse
 from tests.ui.test_imports import in_tenant, make_item, make_thing, prepared
 
 ALL_TYPES = [
@@ -164,3 +166,19 @@ def test_viewers_may_export_and_other_tenants_may_not(
     assert rows[1][1] == "Ada"
     assert client_b.get(f"/t/tenant_a/things/{thing.id}/export.csv").status_code == 404
     assert client_b.get(f"/t/tenant_b/things/{thing.id}/export.csv").status_code == 404
+
+
+def test_export_rows_cross_cursor_batches_in_order(tenant_a):
+    made = make_thing(
+        tenant_a,
+        name="Many",
+        fields=[{"name": "N", "data_type": "integer"}],
+        entries=[{"values": {"N": i}} for i in range(7)],
+    )
+    with in_tenant(tenant_a):
+        fields = list(made.thing.fields.all())
+        query = entry_query_parse(params={"sort": f"-f{fields[0].id}"}, fields=fields)
+        entries = entries_filtered(thing=made.thing, fields=fields, query=query)
+        rows = list(imports.export_rows(entries=entries, fields=fields, batch=3))
+    assert [row[1] for row in rows[1:]] == [str(i) for i in range(6, -1, -1)]
+    assert [int(row[0]) for row in rows[1:]] == made.entry_ids[::-1]
