@@ -144,6 +144,7 @@ def test_edit_entries_in_the_grid_trash_restore_and_history(page, served, ui_ten
     )
     expect(row.get_by_label(f"Plan of entry {new_id}")).to_have_value("Business")
     expect(row.get_by_label(f"Seats of entry {new_id}")).to_have_value("9")
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "entries")
 
     # Filter by a field, then sort by Seats (as numbers), then search.
