@@ -95,6 +95,15 @@ def csv_decode(data: bytes) -> str:
     """The file's text: UTF-8 with or without a byte-order mark."""
     if not data.strip():
         raise ImportFileError("The file is empty.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(
+            "The file is UTF-16 text; save it as “CSV UTF-8” and upload that."
+        )
+    if data.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "This looks like a spreadsheet workbook (.xlsx), not CSV; save the "
+            "sheet as “CSV UTF-8” and upload that."
+        )
     if b"\x00" in data[:65536]:
         raise ImportFileError(
             "This is not a CSV file: it holds binary data. Save the sheet as "

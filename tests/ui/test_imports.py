@@ -11,6 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gathergrid import imports
 from gathergrid.models import (
@@ -161,6 +163,30 @@ def test_upload_reads_bom_semicolons_and_quoted_newlines(client_a, tenant_a, peo
     assert rows == [(2, ["Ada", "first line\nsecond; line"]), (3, ["Bob", "plain"])]
 
 
+CELL = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r")
+)
+
+
+@given(
+    table=st.lists(
+        st.lists(CELL, min_size=2, max_size=2).filter(
+            lambda r: any(c.strip() for c in r)
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    delimiter=st.sampled_from(imports.DELIMITERS),
+    bom=st.booleans(),
+)
+def test_any_table_written_as_csv_reads_back_cell_for_cell(table, delimiter, bom):
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(table)
+    data = ("\ufeff" if bom else "") + buffer.getvalue()
+    text = imports.csv_decode(data.encode())
+    assert [cells for _, cells in imports.csv_records(text, delimiter)] == table
+
+
 def test_tabs_are_sniffed_and_blank_lines_skipped(tenant_a, people):
     with in_tenant(tenant_a):
         job = imports.import_job_create(
@@ -184,6 +210,8 @@ def test_tabs_are_sniffed_and_blank_lines_skipped(tenant_a, people):
             "not UTF-8 text (an invalid byte on line 2)",
         ),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This is not a CSV file"),
+        ("Name\nA\n".encode("utf-16"), "The file is UTF-16 text"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "a spreadsheet workbook (.xlsx)"),
     ],
 )
 def test_unreadable_files_are_refused_in_words(
