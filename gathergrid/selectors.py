@@ -397,11 +397,14 @@ def _entry_columns(entries: QuerySet[Entry]) -> QuerySet[Entry]:
     )
 
 
-def _ordered(entries: QuerySet[Entry], order: str) -> QuerySet[Entry]:
+def _ordered(
+    entries: QuerySet[Entry], order: str, fields: Sequence[Field]
+) -> QuerySet[Entry]:
     key = order.removeprefix("-")
     descending = order.startswith("-")
     if key.startswith("f"):
-        field = Field.objects.only("data_type").get(pk=int(key[1:]))
+        # entry_query_parse only lets through the ids of ``fields``.
+        field = next(f for f in fields if f.id == int(key[1:]))
         column = SHADOW_COLUMN.get(field.data_type, "entered_value")
         if column == "value_json":
             column = "entered_value"
@@ -446,7 +449,7 @@ def entries_filtered(
             .iterator(chunk_size=2000): ...
     """
     matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
-    return _ordered(_entry_columns(matching.select_related(None)), query.order)
+    return _ordered(_entry_columns(matching), query.order, fields)
 
 
 @dataclass(frozen=True)
@@ -510,7 +513,7 @@ def entries_page(
     page = max(1, page)
     matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
     ids = list(
-        _ordered(matching, query.order).values_list("id", flat=True)[
+        _ordered(matching, query.order, fields).values_list("id", flat=True)[
             (page - 1) * page_size : page * page_size + 1
         ]
     )
