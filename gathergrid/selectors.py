@@ -238,6 +238,11 @@ def _filter_value(field: Field, operator: str, text: str) -> Any:
     }.get(SHADOW_COLUMN.get(data_type, ""), normal.text)
 
 
+def _is_id(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also says yes to "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def entry_query_parse(
     *, params: Mapping[str, Any], fields: Sequence[Field]
 ) -> EntryQuery:
@@ -252,7 +257,7 @@ def entry_query_parse(
     for raw in raw_filters:
         field_id, _, rest = raw.partition(":")
         operator, _, text = rest.partition(":")
-        field = by_id.get(int(field_id)) if field_id.isdigit() else None
+        field = by_id.get(int(field_id)) if _is_id(field_id) else None
         if field is None:
             errors.append(f"Filter {raw!r} ignored: no such field.")
             continue
@@ -272,12 +277,12 @@ def entry_query_parse(
     key = order.removeprefix("-")
     if not (
         key in ENTRY_SORT_KEYS
-        or (key[:1] == "f" and key[1:].isdigit() and int(key[1:]) in by_id)
+        or (key[:1] == "f" and _is_id(key[1:]) and int(key[1:]) in by_id)
     ):
         errors.append(f"Sort {order!r} ignored: no such column.")
         order = "id"
     classification = str(params.get("class") or "")
-    if classification and classification != "none" and not classification.isdigit():
+    if classification and classification != "none" and not _is_id(classification):
         errors.append(f"Classification {classification!r} ignored: not an item id.")
         classification = ""
     valid_on = None

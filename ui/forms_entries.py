@@ -267,7 +267,9 @@ def cell_save(
                 required=False,
                 coerce=int,
                 empty_value=None,
-                choices=[("", ""), (raw, raw)] if raw.isdigit() else [("", "")],
+                choices=[("", ""), (raw, raw)]
+                if raw.isascii() and raw.isdigit()
+                else [("", "")],
             )
         changes = {ENTRY_COLUMNS[column]: form_field.clean(raw)}
     try:

@@ -3,12 +3,19 @@ API's writers, create with the required-for-initialization values, filters,
 sort, search and paging in the query string, roles and tenant isolation."""
 
 import re
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from gathergrid.models import Entry, EntryHistory, Thing
+from gathergrid.models import Entry, EntryHistory, Field, Thing
+from gathergrid.selectors import FILTER_OPERATORS, FilterOperator, entry_query_parse
 from tests.ui.conftest import ui_client
 from tests.ui.entries_setup import (
     entry_values,
@@ -285,6 +292,9 @@ def test_a_filter_that_does_not_fit_is_ignored_and_explained(client_a, people):
     assert "Filter on Age ignored: &#x27;abc&#x27; is not a whole number." in html
     assert "Filter on Age ignored: &#x27;contains&#x27; does not apply" in html
     assert len(row_ids(html)) == 3
+    # Digits int() refuses ("²" is a digit to str.isdigit) are no id, no page.
+    odd = client_a.get(grid_url(people, "page=²&class=²&sort=f²&f=²:eq:1"))
+    assert odd.status_code == 200 and len(row_ids(odd.content.decode())) == 3
 
 
 def test_pages_of_ui_page_size_with_previous_and_next(client_a, people, settings):
@@ -393,3 +403,65 @@ def test_the_edit_form_is_the_grid_without_javascript(client_a, people, tenant_a
     with in_tenant(tenant_a):
         # Only what changed is written (and recorded).
         assert EntryHistory.objects.filter(entry_id=ann, action="update").count() == 2
+
+
+# --- The query-string parser (pure: unsaved fields, no database) -----------------
+
+PARSER_FIELDS = [
+    Field(id=1, name="Name", data_type="text"),
+    Field(id=2, name="Age", data_type="integer"),
+    Field(id=3, name="Born", data_type="date"),
+    Field(id=4, name="Plan", data_type="choice", options={"choices": ["A", "B"]}),
+    Field(id=5, name="Vip", data_type="boolean"),
+    Field(id=6, name="Tags", data_type="multi_choice", options={"choices": ["x"]}),
+]
+FILTER_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.builds(
+        "{}:{}:{}".format,
+        st.sampled_from(["1", "2", "3", "4", "5", "6", "7", "x", "", "²"]),
+        st.sampled_from([*FilterOperator.values, "nope", ""]),
+        st.one_of(st.text(max_size=12), st.sampled_from(["12", "2024-02-30", "A"])),
+    ),
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    filters=st.lists(FILTER_TEXT, max_size=4),
+    sort=st.one_of(st.text(max_size=8), st.sampled_from(["f²", "-f2", "f99"])),
+    cls=st.one_of(st.text(max_size=6), st.sampled_from(["²", "12", "none"])),
+    valid_on=st.text(max_size=12),
+    q=st.text(max_size=10),
+)
+def test_any_query_string_parses_into_filters_or_explained_errors(
+    filters, sort, cls, valid_on, q
+):
+    params = QueryDict(mutable=True)
+    params.setlist("f", filters)
+    params.update({"sort": sort, "class": cls, "valid_on": valid_on, "q": q})
+    query = entry_query_parse(params=params, fields=PARSER_FIELDS)
+    # Every filter is either applied (typed for its field) or named in errors.
+    assert len(query.filters) + sum(
+        e.startswith("Filter") for e in query.errors
+    ) == len(filters)
+    for item in query.filters:
+        assert item.operator in FILTER_OPERATORS[item.field.data_type]
+    key = query.order.removeprefix("-")
+    assert key in {"id", "updated", "classification", "valid_from", "valid_to"} or (
+        key in {f"f{f.id}" for f in PARSER_FIELDS}
+    )
+    assert query.classification in {"", "none"} or query.classification.isdigit()
+
+
+def test_filters_are_typed_like_their_field():
+    params = QueryDict("f=2:gt:10&f=3:lt:2024-01-31&f=5:eq:yes&f=4:eq:C")
+    query = entry_query_parse(params=params, fields=PARSER_FIELDS)
+    assert [item.value for item in query.filters] == [
+        Decimal(10),
+        date(2024, 1, 31),
+        True,
+    ]
+    assert query.errors == (
+        "Filter on Plan ignored: 'C' is not one of the choices: A, B.",
+    )

@@ -445,7 +445,7 @@ def _operator_choices() -> list[tuple[str, str]]:
 
 def _page_number(params: QueryDict) -> int:
     raw = params.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
 
 
 def _list_context(
