@@ -121,6 +121,7 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     assert rejected.count() == 1
     assert "Seats: 'a dozen' is not a whole number" in rejected.first.inner_text()
     assert rejected.first.locator("td").first.inner_text() == "5"
+    screenshot(page, "import-report")
 
     page.get_by_label(f"Apply the {ROWS - 1:,} valid rows").check()
     page.get_by_role("button", name="Apply", exact=True).click()
