@@ -15,7 +15,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from gathergrid.models import Entry, EntryHistory, Field, Thing
-from gathergrid.selectors import FILTER_OPERATORS, FilterOperator, entry_query_parse
+from gathergrid.selectors import (
+    FILTER_OPERATORS,
+    FilterOperator,
+    entries_filtered,
+    entries_page,
+    entry_query_parse,
+)
 from tests.ui.conftest import ui_client
 from tests.ui.entries_setup import (
     entry_values,
@@ -465,3 +471,37 @@ def test_filters_are_typed_like_their_field():
     assert query.errors == (
         "Filter on Plan ignored: 'C' is not one of the choices: A, B.",
     )
+
+
+@pytest.mark.parametrize("field", ["Name", "Age", "Born", "Vip"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_sorted_by_a_field_follow_the_full_sort_with_empty_values_last(
+    tenant_a, field, descending
+):
+    made = make_thing(
+        tenant_a,
+        entries=[
+            person("Bo", age=10, born="2001-01-01", vip=True),
+            person("al", age=9),
+            person("Cy", born="1999-12-31", vip=False),
+            person("Bo", age=10, born="2001-01-01"),
+            person("Éd", age=-3),
+            person("Al", age=100, born="2030-06-01", vip=True),
+            person("Bo"),
+        ],
+    )
+    order = ("-" if descending else "") + f"f{made.fields[field].id}"
+    with in_tenant(tenant_a):
+        fields = list(Field.objects.filter(thing=made.thing).order_by("position"))
+        query = entry_query_parse(params=QueryDict(f"sort={order}"), fields=fields)
+        expected = [
+            e.id for e in entries_filtered(thing=made.thing, fields=fields, query=query)
+        ]
+        paged = []
+        for number in range(1, 6):
+            page = entries_page(
+                thing=made.thing, fields=fields, query=query, page=number, page_size=2
+            )
+            paged += [e.id for e in page.rows]
+            assert page.has_next == (number * 2 < len(expected))
+    assert paged == expected
