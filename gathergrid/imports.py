@@ -13,6 +13,7 @@ and a job cannot be applied twice.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -22,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -51,6 +52,7 @@ VALIDATE_CHUNK = 1000
 # Rows per EntryWriter.insert call while applying (all in one transaction).
 APPLY_CHUNK = 5000
 STAGE_CHUNK = 5000
+SNIFF_BYTES = 65536
 PREVIEW_ROWS = 20
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -91,32 +93,46 @@ def max_bytes() -> int:
 # --- Parsing ----------------------------------------------------------------------
 
 
-def csv_decode(data: bytes) -> str:
-    """The file's text: UTF-8 with or without a byte-order mark."""
-    if not data.strip():
+def csv_open(file: BinaryIO) -> tuple[TextIO, str]:
+    """The file as text (UTF-8, a byte-order mark dropped) and its delimiter.
+
+    Reads the file twice, a chunk at a time (memory stays flat for a 50 MB
+    file): first to check it is UTF-8 (naming the line if not), then as text.
+    """
+    head = file.read(SNIFF_BYTES)
+    file.seek(0)
+    if not head.strip():
         raise ImportFileError("The file is empty.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ImportFileError(
             "The file is UTF-16 text; save it as “CSV UTF-8” and upload that."
         )
-    if data.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04"):
         raise ImportFileError(
             "This looks like a spreadsheet workbook (.xlsx), not CSV; save the "
             "sheet as “CSV UTF-8” and upload that."
         )
-    if b"\x00" in data[:65536]:
+    if b"\x00" in head:
         raise ImportFileError(
             "This is not a CSV file: it holds binary data. Save the sheet as "
             "“CSV UTF-8” and upload that."
         )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ImportFileError(
-            f"The file is not UTF-8 text (an invalid byte on line {line}). "
-            "Save it as “CSV UTF-8” and upload it again."
-        ) from None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    for chunk in iter(lambda: file.read(1 << 20), b""):
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            line += chunk[: error.start].count(b"\n")
+            raise ImportFileError(
+                f"The file is not UTF-8 text (an invalid byte on line {line}). "
+                "Save it as “CSV UTF-8” and upload it again."
+            ) from None
+        line += chunk.count(b"\n")
+    file.seek(0)
+    # A character cut at the end of the head does not matter to the sniffing.
+    delimiter = csv_sniff_delimiter(head.decode("utf-8-sig", errors="ignore"))
+    return io.TextIOWrapper(file, encoding="utf-8-sig", newline=""), delimiter
 
 
 def csv_sniff_delimiter(text: str) -> str:
@@ -139,9 +155,10 @@ def csv_sniff_delimiter(text: str) -> str:
     return best
 
 
-def csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def csv_records(text: TextIO | str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of each non-blank record; the header is row 1."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    source = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(source, delimiter=delimiter)
     number = 0
     try:
         for cells in reader:
@@ -169,19 +186,35 @@ _staging_writer = _StagingWriter()
 
 @transaction.atomic
 def import_job_create(
-    *, thing: Thing, filename: str, data: bytes, user_id: Any
+    *, thing: Thing, filename: str, file: BinaryIO, user_id: Any
 ) -> ImportJob:
-    """Parse an upload into a new job and its staging rows; map by column names."""
-    if len(data) > max_bytes():
+    """Parse an upload (a binary file) into a new job and its staging rows,
+    mapped by column names. The rows are staged as they are read."""
+    size = file.seek(0, io.SEEK_END)
+    file.seek(0)
+    if size > max_bytes():
         raise ImportFileError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is "
+            f"The file is {size / 1e6:.1f} MB; the limit is "
             f"{max_bytes() / 1e6:.0f} MB. Split it into smaller files."
         )
     if not thing.active:
         raise ImportRefused("This thing is deactivated; restore it to import into it.")
-    text = csv_decode(data)
-    delimiter = csv_sniff_delimiter(text)
-    records = csv_records(text, delimiter)
+    text, delimiter = csv_open(file)
+    try:
+        return _job_stage(
+            thing, filename, csv_records(text, delimiter), delimiter, user_id
+        )
+    finally:
+        text.detach()  # the caller owns the file
+
+
+def _job_stage(
+    thing: Thing,
+    filename: str,
+    records: Iterator[tuple[int, list[str]]],
+    delimiter: str,
+    user_id: Any,
+) -> ImportJob:
     first = next(records, None)
     if first is None:
         raise ImportFileError("The file is empty.")

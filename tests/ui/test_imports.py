@@ -153,7 +153,12 @@ def people(tenant_a):
 # --- Parsing -----------------------------------------------------------------------
 
 
-def test_upload_reads_bom_semicolons_and_quoted_newlines(client_a, tenant_a, people):
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_upload_reads_bom_semicolons_and_quoted_newlines(
+    client_a, tenant_a, people, settings, in_memory
+):
+    if not in_memory:  # a bigger upload is a temporary file: read the same
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10
     text = '\ufeffName;Notes\nAda;"first line\nsecond; line"\nBob;plain\n'
     job = job_of(tenant_a, upload(client_a, people, text))
     assert job.delimiter == ";"
@@ -183,7 +188,7 @@ def test_any_table_written_as_csv_reads_back_cell_for_cell(table, delimiter, bom
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter).writerows(table)
     data = ("\ufeff" if bom else "") + buffer.getvalue()
-    text = imports.csv_decode(data.encode())
+    text, _ = imports.csv_open(io.BytesIO(data.encode()))
     assert [cells for _, cells in imports.csv_records(text, delimiter)] == table
 
 
@@ -192,7 +197,7 @@ def test_tabs_are_sniffed_and_blank_lines_skipped(tenant_a, people):
         job = imports.import_job_create(
             thing=people,
             filename="t.tsv",
-            data=b"Name\tAge\n\nAda\t3\n\n",
+            file=io.BytesIO(b"Name\tAge\n\nAda\t3\n\n"),
             user_id=None,
         )
         assert job.delimiter == "\t"
@@ -222,6 +227,22 @@ def test_unreadable_files_are_refused_in_words(
     assert reason in response.content.decode()
     with in_tenant(tenant_a):
         assert not ImportJob.objects.exists()
+
+
+def test_a_bad_byte_deep_in_a_big_file_is_named_by_line_and_stages_nothing(
+    tenant_a, people
+):
+    lines = [b"Name"] + [b"person %06d" % i for i in range(80_000)]
+    lines[70_000] = b"Jos\xe9"  # line 70,001, past the first megabyte
+    with in_tenant(tenant_a):
+        with pytest.raises(imports.ImportFileError, match="on line 70001"):
+            imports.import_job_create(
+                thing=people,
+                filename="big.csv",
+                file=io.BytesIO(b"\n".join(lines)),
+                user_id=None,
+            )
+        assert not ImportRow.objects.exists()
 
 
 def test_file_over_the_limit_is_refused(client_a, tenant_a, people, settings):
@@ -514,7 +535,9 @@ def test_a_crash_mid_apply_leaves_no_rows(tenant_a, people, monkeypatch):
         job = imports.import_job_create(
             thing=people,
             filename="big.csv",
-            data=("Name\n" + "".join(f"P{i}\n" for i in range(12))).encode(),
+            file=io.BytesIO(
+                ("Name\n" + "".join(f"P{i}\n" for i in range(12))).encode()
+            ),
             user_id=None,
         )
         imports.import_mapping_set(job=job, mapping=job.mapping)

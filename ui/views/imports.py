@@ -73,17 +73,12 @@ def import_start(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
         upload = request.FILES.get("file")
         if upload is None:
             error = "Choose a CSV file to upload."
-        elif upload.size > imports.max_bytes():
-            error = (
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is "
-                f"{imports.max_bytes() / 1e6:.0f} MB. Split it into smaller files."
-            )
         else:
             try:
                 job = imports.import_job_create(
                     thing=thing,
                     filename=upload.name or "upload.csv",
-                    data=upload.read(),
+                    file=upload,
                     user_id=request.user.pk,
                 )
             except imports.ImportRefused as refused:

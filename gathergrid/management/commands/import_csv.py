@@ -48,12 +48,10 @@ class Command(BaseCommand):
             raise CommandError(f"No thing {options['thing_id']} in this tenant.")
         started = time.perf_counter()
         try:
-            job = imports.import_job_create(
-                thing=thing,
-                filename=options["path"].name,
-                data=options["path"].read_bytes(),
-                user_id=None,
-            )
+            with options["path"].open("rb") as file:
+                job = imports.import_job_create(
+                    thing=thing, filename=options["path"].name, file=file, user_id=None
+                )
             mapped = [
                 f"{name} -> {label}"
                 for name, target in zip(job.header, job.mapping, strict=True)
