@@ -443,6 +443,20 @@ def test_import_list_and_mapping_pages_cost_a_fixed_number_of_queries(
             assert client_a.get(base(people, f"{job.id}/preview/")).status_code == 200
 
 
+def test_the_template_has_the_things_columns_and_imports_back(
+    client_a, tenant_a, people
+):
+    response = client_a.get(base(people, "template.csv"))
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="People-template.csv"'
+    )
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header = text.splitlines()[0].split(",")
+    assert header[:5] == ["Name", "Age", "Born", "Status", "Notes"]
+    job = job_of(tenant_a, upload(client_a, people, text + "Ada,1,,Open,\n"))
+    assert "" not in job.mapping  # every column maps back by its name
+
+
 def test_rejected_rows_download_as_csv(client_a, tenant_a, people):
     job = prepared(client_a, tenant_a, people, GOOD_AND_BAD)
     response = client_a.get(base(people, f"{job.id}/rejected.csv"))
@@ -603,6 +617,7 @@ def test_viewers_cannot_import(viewer_client_a, client_a, tenant_a, people):
     assert upload(viewer_client_a, people, "Name\nA\n").status_code == 403
     for tail in ("", "preview/", "rejected.csv"):
         assert viewer_client_a.get(base(people, f"{job.id}/{tail}")).status_code == 403
+    assert viewer_client_a.get(base(people, "template.csv")).status_code == 403
     for tail in ("mapping/", "validate/", "apply/", "discard/"):
         assert viewer_client_a.post(base(people, f"{job.id}/{tail}")).status_code == 403
     page = viewer_client_a.get(

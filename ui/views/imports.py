@@ -338,6 +338,18 @@ def _safe(name: str) -> str:
     return kept or "export"
 
 
+@writer_only
+@require_GET
+def import_template_csv(
+    request: HttpRequest, schema: str, thing_id: int
+) -> HttpResponse:
+    """A CSV with the thing's columns and no rows: a sheet to fill in."""
+    thing = get_object_or_404(Thing, pk=thing_id)
+    fields = list(Field.objects.filter(thing_id=thing.id, active=True))
+    header = imports.export_header(fields=fields)[1:]  # no entry id to give
+    return _csv_response([header], f"{_safe(thing.name)}-template.csv", request)
+
+
 @require_GET
 def export_csv(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
     """CSV of the grid's current view: its query string (filters, search, sort,
@@ -383,6 +395,11 @@ urlpatterns = [
         "things/<int:thing_id>/import/<int:job_id>/rejected.csv",
         import_rejected_csv,
         name="import_rejected_csv",
+    ),
+    path(
+        "things/<int:thing_id>/import/template.csv",
+        import_template_csv,
+        name="import_template",
     ),
     path("things/<int:thing_id>/export.csv", export_csv, name="export"),
 ]
