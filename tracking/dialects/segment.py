@@ -71,6 +71,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from tracking.dialects._common import (
     _IDENTIFIER,
     _INVALID,
@@ -185,38 +187,56 @@ def _child(path: str, key: str) -> str:
 # -- whole-message checks: size, depth, storable text and numbers ---------------
 
 
+# What json would refuse, orjson must refuse too (and leave to json).
+_ONLY_JSON = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def _inspect(value: Any, path: str, errors: _Errors, *, limit: int | None) -> None:
     """Size (compact UTF-8 JSON) and storability of one message or object.
 
-    One ``json.dumps`` does the common case; the value is walked only when
-    the text hints at a problem (a NUL, a surrogate, many brackets, a failure).
+    One orjson call does the common case. json does it when orjson refuses
+    the value or writes ``null`` (maybe a NaN, which orjson would not refuse);
+    the value is walked only when the text hints at a problem (a NUL, a
+    surrogate, many brackets, a failure).
     """
     where = path or "body"
+    suspicious = False
     try:
-        text = json.dumps(
-            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
-    except (TypeError, ValueError, RecursionError):
-        text = None
-    if text is None:
-        before = len(errors)
-        _scan(value, path, errors)
-        if len(errors) == before:
-            errors.add(where, "is not serialisable as JSON")
-        return
-    suspicious = "\\u0000" in text or text.count("{") + text.count("[") > MAX_DEPTH
-    try:
-        size = len(text.encode())
-    except UnicodeEncodeError:
-        suspicious = True
-        size = len(text.encode("utf-8", "surrogatepass"))
+        data = orjson.dumps(value, option=_ONLY_JSON)
+    except TypeError:  # orjson.JSONEncodeError
+        data = None
+    if data is None or b"null" in data:
+        try:
+            text = json.dumps(
+                value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+        except (TypeError, ValueError, RecursionError):
+            before = len(errors)
+            _scan(value, path, errors)
+            if len(errors) == before:
+                errors.add(where, "is not serialisable as JSON")
+            return
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:
+            suspicious = True
+            data = text.encode("utf-8", "surrogatepass")
+    size = len(data)
     if limit is not None and size > limit:
         what = "message" if path else "the message"
         errors.add(
             where,
             f"{what} is larger than 32 KB ({size} bytes of JSON; the limit is {limit})",
         )
-    if suspicious:
+    if (
+        suspicious
+        or b"\\u0000" in data
+        or data.count(b"{") + data.count(b"[") > MAX_DEPTH
+    ):
         _scan(value, path, errors)
 
 
