@@ -89,7 +89,14 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     csv_path = tmp_path / "customers.csv"
     customers_csv(csv_path)
 
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(ui_tenant.url(f"things/{thing['id']}/import/"))
+    page.get_by_label("CSV file", exact=True).set_input_files(
+        files=[{"name": "empty.csv", "mimeType": "text/csv", "buffer": b"\n"}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("alert").get_by_text("The file is empty.").wait_for()
     page.get_by_label("CSV file", exact=True).set_input_files(str(csv_path))
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url("**/import/*/")
@@ -153,3 +160,4 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
         prefer="count=exact",
     )
     assert headers["content-range"].endswith(f"/{ROWS - 1}")
+    assert errors == []  # no script failed on any step

@@ -245,6 +245,24 @@ def test_a_bad_byte_deep_in_a_big_file_is_named_by_line_and_stages_nothing(
         assert not ImportRow.objects.exists()
 
 
+def test_upload_through_htmx_answers_with_a_redirect_or_the_form_and_its_error(
+    client_a, tenant_a, people
+):
+    def post(content: bytes):
+        file = io.BytesIO(content)
+        file.name = "x.csv"
+        return client_a.post(
+            base(people), {"file": file}, headers={"HX-Request": "true"}
+        )
+
+    refused = post(b"   ")
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert body.startswith('<section id="upload"') and "The file is empty." in body
+    accepted = post(b"Name\nAda\n")
+    assert accepted["HX-Redirect"].startswith(base(people))
+
+
 def test_file_over_the_limit_is_refused(client_a, tenant_a, people, settings):
     settings.UI_IMPORT_MAX_BYTES = 100
     response = upload(client_a, people, "Name\n" + "x\n" * 100)

@@ -84,19 +84,21 @@ def import_start(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
             except imports.ImportRefused as refused:
                 error = refused.message
             else:
-                return redirect(_job_url(request, job))
+                return _go(request, _job_url(request, job))
+    context = {
+        "thing": thing,
+        "error": error,
+        "max_mb": imports.max_bytes() // 1_000_000,
+    }
+    if request.htmx and request.method == "POST":
+        return render(request, "ui/imports/_upload.html", context, status=400)
     page = Paginator(
         imports.import_jobs_of(thing_id=thing.id), settings.UI_PAGE_SIZE
     ).get_page(request.GET.get("page"))
     return render(
         request,
         "ui/imports/start.html",
-        {
-            "thing": thing,
-            "page": page,
-            "error": error,
-            "max_mb": imports.max_bytes() // 1_000_000,
-        },
+        {**context, "page": page},
         status=400 if error else 200,
     )
 
