@@ -130,6 +130,13 @@ def test_export_follows_the_grids_filters_search_and_order(client_a, tenant_a):
     assert [row[1:3] for row in older[1:]] == [["Ada", "36"], ["Dee", "10"]]
     _, searched = export(client_a, made.thing, "?q=bo")
     assert [row[1] for row in searched[1:]] == ["Bob"]
+    item = make_item(tenant_a, "Kids")
+    with in_tenant(tenant_a):
+        Entry.objects.filter(pk=made.entry_ids[1]).update(classification_item=item)
+    _, classified = export(client_a, made.thing, f"?class={item.id}")
+    assert [(row[1], row[-3]) for row in classified[1:]] == [("Bob", str(item.id))]
+    _, unclassified = export(client_a, made.thing, "?class=none")
+    assert [row[1] for row in unclassified[1:]] == ["Ada", "Dee"]
 
 
 def test_export_of_no_entries_is_the_header_alone_named_after_the_thing(
