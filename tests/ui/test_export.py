@@ -10,7 +10,8 @@ from django.utils import timezone
 from gathergrid import imports
 from gathergrid.models import Entry, FieldEntry
 from gathergrid.selectors import entries_filtered, entry_query_parse
-from tests.ui.test_imports import in_tenant, make_item, make_thing, prepared
+from tests.ui.entries_setup import in_tenant, make_item, make_thing
+from tests.ui.test_imports import prepared
 
 ALL_TYPES = [
     {"name": "Name", "data_type": "text", "required_for_initialization": True},

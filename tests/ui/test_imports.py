@@ -3,80 +3,23 @@ reasons per row, both apply modes, one transaction, roles and tenant isolation."
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gathergrid import imports
 from gathergrid.models import (
-    ClassificationItem,
     Entry,
     EntryHistory,
     FieldEntry,
     ImportJob,
     ImportRow,
     ImportStatus,
-    Thing,
 )
-from gathergrid.resources import CLASSIFICATION_ITEMS, ENTRIES, FIELDS, THINGS
-from gathergrid.rest.registry import WriteContext
-
-CTX = WriteContext(user_id=None)
-
-
-@contextmanager
-def in_tenant(created) -> Iterator[None]:
-    """Run ORM code in a session tenant's schema."""
-    connection.set_tenant(created.tenant)
-    try:
-        yield
-    finally:
-        connection.set_schema_to_public()
-
-
-@dataclass
-class Made:
-    thing: Thing
-    entry_ids: list[int]
-
-
-def make_thing(
-    created, *, name: str, fields: list[dict], entries: list[dict] = ()
-) -> Made:
-    """A thing, its fields and entries, through the API's writers."""
-    with in_tenant(created):
-        thing_id = THINGS.writer.insert([{"name": name}], ctx=CTX, upsert=None).ids[0]
-        FIELDS.writer.insert(
-            [{"thing_id": thing_id, "position": i, **f} for i, f in enumerate(fields)],
-            ctx=CTX,
-            upsert=None,
-        )
-        ids = (
-            ENTRIES.writer.insert(
-                [{"thing_id": thing_id, **entry} for entry in entries],
-                ctx=CTX,
-                upsert=None,
-            ).ids
-            if entries
-            else []
-        )
-        return Made(thing=Thing.objects.get(pk=thing_id), entry_ids=list(ids))
-
-
-def make_item(created, name: str) -> ClassificationItem:
-    with in_tenant(created):
-        item_id = CLASSIFICATION_ITEMS.writer.insert(
-            [{"name": name}], ctx=CTX, upsert=None
-        ).ids[0]
-        return ClassificationItem.objects.get(pk=item_id)
-
+from tests.ui.entries_setup import in_tenant, make_item, make_thing
 
 PEOPLE = [
     {"name": "Name", "data_type": "text", "required_for_initialization": True},
