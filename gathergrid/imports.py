@@ -46,7 +46,6 @@ from gathergrid.rest.registry import WriteContext
 from gathergrid.services import EntryWriter, FieldEntryWriter, ModelWriter
 from gathergrid.values import InvalidValue, is_empty, normalise
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # Rows per validation step: one step is one short request (well under a second).
 VALIDATE_CHUNK = 1000
 # Rows per EntryWriter.insert call while applying (all in one transaction).
@@ -87,7 +86,7 @@ class MappingErrors(ImportRefused):
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "UI_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return settings.UI_IMPORT_MAX_BYTES
 
 
 # --- Parsing ----------------------------------------------------------------------

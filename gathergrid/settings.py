@@ -217,6 +217,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Rows per page of every list and grid in the browser UI.
 UI_PAGE_SIZE = int(os.environ.get("UI_PAGE_SIZE", "50"))
+# Largest CSV the import accepts (bytes); it is staged in the tenant's schema.
+UI_IMPORT_MAX_BYTES = int(os.environ.get("UI_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 
 # --- Misc ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
