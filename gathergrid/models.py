@@ -118,6 +118,7 @@ class Entry(models.Model):
 
     class Meta:
         db_table = "entries"
+        verbose_name_plural = "entries"
         ordering = ["id"]
         indexes = [
             models.Index(fields=["thing", "active", "id"], name="entries_thing_active")
@@ -163,6 +164,7 @@ class FieldEntry(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "field entries"
         db_table = "field_entries"
         ordering = ["id"]
         constraints = [
