@@ -97,3 +97,44 @@ def screenshot(page, name: str) -> None:
     if os.environ.get("GATHERGRID_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+class RestApi:
+    """``/rest/v1`` of ``ui_tenant`` over real HTTP, signed in as its admin: to
+    set data up for a browser test without depending on other screens."""
+
+    def __init__(self, served, ui_tenant: UiTenant) -> None:
+        from tests.live import login
+
+        self.served = served
+        self.schema = ui_tenant.schema
+        out = served.manage("issue_key", ui_tenant.schema, "--kind", "api", "--json")
+        self.key = json.loads(out)["key"]
+        self.token = login(served, self.key, ui_tenant.email, ui_tenant.password)[
+            "access_token"
+        ]
+
+    def call(self, method: str, table: str, body=None, prefer: str = ""):
+        """Return (headers, decoded body); any status >= 300 fails the test."""
+        from tests.live import request
+
+        status, headers, raw = request(
+            method,
+            f"{self.served.url}/rest/v1/{table}",
+            body,
+            apikey=self.key,
+            Authorization=f"Bearer {self.token}",
+            Content_Profile=self.schema,
+            Accept_Profile=self.schema,
+            Prefer=prefer or "return=representation",
+        )
+        assert status < 300, raw
+        return headers, json.loads(raw) if raw else None
+
+    def post(self, table: str, body):
+        return self.call("POST", table, body)[1]
+
+
+@pytest.fixture
+def rest_api(served, ui_tenant) -> RestApi:
+    return RestApi(served, ui_tenant)

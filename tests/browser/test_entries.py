@@ -2,13 +2,11 @@
 (text, choice, date) with htmx, an invalid number refused next to its cell,
 filter, sort, search, delete to the trash and restore, the history."""
 
-import json
 import re
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.live import login, request
 
 PLANS = ["Free", "Team", "Business"]
 CUSTOMERS = [
@@ -29,30 +27,9 @@ CUSTOMERS = [
 ]
 
 
-def rest(served, ui_tenant, key, token, method, table, body=None):
-    status, _, raw = request(
-        method,
-        f"{served.url}/rest/v1/{table}",
-        body,
-        apikey=key,
-        Authorization=f"Bearer {token}",
-        Content_Profile=ui_tenant.schema,
-        Accept_Profile=ui_tenant.schema,
-        Prefer="return=representation",
-    )
-    assert status < 300, raw
-    return json.loads(raw) if raw else None
-
-
-def customers_thing(served, ui_tenant) -> tuple[dict, dict[str, int]]:
+def customers_thing(rest_api) -> tuple[dict, dict[str, int]]:
     """A thing with typed fields and 14 realistic entries, over /rest/v1."""
-    key = json.loads(
-        served.manage("issue_key", ui_tenant.schema, "--kind", "api", "--json")
-    )["key"]
-    token = login(served, key, ui_tenant.email, ui_tenant.password)["access_token"]
-    [thing] = rest(
-        served, ui_tenant, key, token, "POST", "things", {"name": "Customers"}
-    )
+    [thing] = rest_api.post("things", {"name": "Customers"})
     specs = [
         ("Customer", "text", {"required_for_initialization": True}),
         ("Plan", "choice", {"mandatory": True, "options": {"choices": PLANS}}),
@@ -62,12 +39,7 @@ def customers_thing(served, ui_tenant) -> tuple[dict, dict[str, int]]:
     ]
     # A bulk insert gives every row the same keys (PostgREST's rule).
     defaults = {"mandatory": False, "required_for_initialization": False}
-    fields = rest(
-        served,
-        ui_tenant,
-        key,
-        token,
-        "POST",
+    fields = rest_api.post(
         "fields",
         [
             {
@@ -88,7 +60,7 @@ def customers_thing(served, ui_tenant) -> tuple[dict, dict[str, int]]:
         if renewal:
             values["Renewal"] = renewal
         rows.append({"thing_id": thing["id"], "values": values})
-    rest(served, ui_tenant, key, token, "POST", "entries", rows)
+    rest_api.post("entries", rows)
     return thing, {f["name"]: f["id"] for f in fields}
 
 
@@ -97,8 +69,8 @@ def row_names(page, field_id: int) -> list[str]:
     return [cells.nth(i).input_value() for i in range(cells.count())]
 
 
-def test_edit_entries_in_the_grid_trash_restore_and_history(page, served, ui_tenant):
-    thing, f = customers_thing(served, ui_tenant)
+def test_edit_entries_in_the_grid_trash_restore_and_history(page, rest_api, ui_tenant):
+    thing, f = customers_thing(rest_api)
     page.goto(ui_tenant.url(f"things/{thing['id']}/"))
     expect(page.locator("table.grid tbody tr")).to_have_count(len(CUSTOMERS))
     expect(page.get_by_text("14 entries")).to_be_visible()
@@ -194,8 +166,8 @@ def test_edit_entries_in_the_grid_trash_restore_and_history(page, served, ui_ten
     screenshot(page, "history")
 
 
-def test_keyboard_moves_between_cells_and_enter_saves(page, served, ui_tenant):
-    thing, f = customers_thing(served, ui_tenant)
+def test_keyboard_moves_between_cells_and_enter_saves(page, rest_api, ui_tenant):
+    thing, f = customers_thing(rest_api)
     page.goto(ui_tenant.url(f"things/{thing['id']}/"))
     first = page.locator(f'table.grid input[hx-post$="/cell/f{f["Seats"]}/"]').first
     first.fill("121")

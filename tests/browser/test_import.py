@@ -1,12 +1,10 @@
 """Import a CSV of a few thousand rows in a real browser: upload, map, preview
 with a rejected row, validation progress, apply the valid rows, the grid."""
 
-import json
 import random
 import re
 
 from tests.browser.conftest import screenshot
-from tests.live import login, request
 
 ROWS = 3000
 CITIES = ["Lisbon", "Porto", "Berlin", "Lyon", "Ghent", "Turin", "Malmö", "Cork"]
@@ -14,21 +12,6 @@ FIRST = ["Ana", "Bruno", "Clara", "Daniel", "Eva", "Filipe", "Greta", "Hugo", "I
 LAST = ["Silva", "Müller", "Dubois", "Rossi", "Jansen", "Costa", "Berg", "Walsh"]
 PLANS = ["Free", "Team", "Business"]
 ASCII = str.maketrans("êüö", "euo")
-
-
-def rest(served, ui_tenant, key, token, method, table, body=None, prefer=""):
-    status, headers, raw = request(
-        method,
-        f"{served.url}/rest/v1/{table}",
-        body,
-        apikey=key,
-        Authorization=f"Bearer {token}",
-        Content_Profile=ui_tenant.schema,
-        Accept_Profile=ui_tenant.schema,
-        Prefer=prefer or "return=representation",
-    )
-    assert status < 300, raw
-    return headers, json.loads(raw) if raw else None
 
 
 def customers_csv(path) -> None:
@@ -49,21 +32,10 @@ def customers_csv(path) -> None:
 
 
 def test_import_a_csv_with_progress_and_a_rejected_row(
-    page, served, ui_tenant, tmp_path
+    page, rest_api, ui_tenant, tmp_path
 ):
-    key = json.loads(
-        served.manage("issue_key", ui_tenant.schema, "--kind", "api", "--json")
-    )["key"]
-    token = login(served, key, ui_tenant.email, ui_tenant.password)["access_token"]
-    _, [thing] = rest(
-        served, ui_tenant, key, token, "POST", "things", {"name": "Customers"}
-    )
-    rest(
-        served,
-        ui_tenant,
-        key,
-        token,
-        "POST",
+    [thing] = rest_api.post("things", {"name": "Customers"})
+    rest_api.post(
         "fields",
         [
             {
@@ -150,11 +122,7 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     page.wait_for_url(f"**/things/{thing['id']}/")
     page.get_by_text(re.compile(r"\b2,?999 entries")).wait_for()
 
-    headers, _ = rest(
-        served,
-        ui_tenant,
-        key,
-        token,
+    headers, _ = rest_api.call(
         "GET",
         f"entries?thing_id=eq.{thing['id']}&select=id&limit=1",
         prefer="count=exact",
