@@ -220,13 +220,11 @@ SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM u)
 # one another request made meanwhile), looked up by index.
 EVENTS_SQL = f"""
 WITH a AS (
-  SELECT r.external_id,
-    (SELECT id FROM accounts WHERE external_id = r.external_id) AS id
-  FROM jsonb_to_recordset(%(accounts)s::jsonb) AS r(external_id text)
+  SELECT external_id::text, id FROM accounts
+  WHERE external_id = ANY(%(account_ids)s::text[])
 ), u AS (
-  SELECT r.external_id,
-    (SELECT id FROM users WHERE external_id = r.external_id) AS id
-  FROM jsonb_to_recordset(%(users)s::jsonb) AS r(external_id text)
+  SELECT external_id::text, id FROM users
+  WHERE external_id = ANY(%(user_ids)s::text[])
 ), l AS (
   INSERT INTO account_users (user_id, account_id, created_at)
   SELECT u.id, a.id, now()
@@ -406,6 +404,8 @@ def _entities_and_events_params(
                 for u in users.values()
             ]
         ),
+        "account_ids": list(accounts),
+        "user_ids": list(users),
         "links": json_text([{"u": u, "a": a} for u, a in sorted(links)]),
         "events": json_text(events),
         "feedback": json_text(feedback),
