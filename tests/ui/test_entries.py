@@ -509,3 +509,23 @@ def test_pages_sorted_by_a_field_follow_the_full_sort_with_empty_values_last(
             paged += [e.id for e in page.rows]
             assert page.has_next == (number * 2 < len(expected))
     assert paged == expected
+
+
+def test_values_and_names_are_escaped_in_the_grid(client_a, tenant_a):
+    attack = '"><script>alert(1)</script>'
+    made = make_thing(
+        tenant_a,
+        name=f"Evil {attack}",
+        fields=[
+            {"name": f"Name {attack}", "data_type": "text"},
+            {
+                "name": "Pick",
+                "data_type": "choice",
+                "options": {"choices": [attack, "plain"]},
+            },
+        ],
+        entries=[{"values": {f"Name {attack}": attack, "Pick": attack}}],
+    )
+    page = client_a.get(f"/t/tenant_a/things/{made.thing.id}/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
