@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, TextIO
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from gathergrid.errors import ApplicationError, PostgrestError
@@ -193,8 +194,8 @@ def import_job_create(
     file.seek(0)
     if size > max_bytes():
         raise ImportFileError(
-            f"The file is {size / 1e6:.1f} MB; the limit is "
-            f"{max_bytes() / 1e6:.0f} MB. Split it into smaller files."
+            f"The file is {filesizeformat(size)}; the limit is "
+            f"{filesizeformat(max_bytes())}. Split it into smaller files."
         )
     if not thing.active:
         raise ImportRefused("This thing is deactivated; restore it to import into it.")

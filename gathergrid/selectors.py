@@ -243,6 +243,10 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _with_article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def entry_query_parse(
     *, params: Mapping[str, Any], fields: Sequence[Field]
 ) -> EntryQuery:
@@ -264,7 +268,7 @@ def entry_query_parse(
         if operator not in FILTER_OPERATORS.get(field.data_type, ()):
             errors.append(
                 f"Filter on {field.name} ignored: {operator!r} does not apply "
-                f"to a {field.get_data_type_display().lower()} field."
+                f"to {_with_article(field.get_data_type_display().lower())} field."
             )
             continue
         try:

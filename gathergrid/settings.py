@@ -58,6 +58,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "gathergrid.admin_apps.GatherGridAdminConfig",  # django.contrib.admin, our site
     "rest_framework",
     "django_filters",

@@ -35,13 +35,14 @@
     if (!td) return;
     var tr = td.parentElement;
     var index = Array.prototype.indexOf.call(tr.children, td);
-    var textual = event.target.tagName === "INPUT" && /text|number|date|email|search/.test(event.target.type);
+    var textual = event.target.tagName === "TEXTAREA" || (event.target.tagName === "INPUT" && /text|number|date|email|search/.test(event.target.type));
     var move = null;
     if (event.key === "ArrowDown" || (event.key === "Enter" && event.target.tagName === "INPUT" && event.target.type !== "checkbox")) move = [1, 0];
     else if (event.key === "ArrowUp") move = [-1, 0];
     else if (event.key === "ArrowRight" && (!textual || event.altKey)) move = [0, 1];
     else if (event.key === "ArrowLeft" && (!textual || event.altKey)) move = [0, -1];
     if (event.target.tagName === "SELECT" && (event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey) return;
+    if (event.target.tagName === "TEXTAREA" && (event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey) return;
     if (!move) return;
     if (event.key === "Enter" && event.target.form === null) event.target.dispatchEvent(new Event("change", { bubbles: true }));
     var row = tr;

@@ -88,7 +88,7 @@ def import_start(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
     context = {
         "thing": thing,
         "error": error,
-        "max_mb": imports.max_bytes() // 1_000_000,
+        "max_bytes": imports.max_bytes(),
     }
     if request.htmx and request.method == "POST":
         return render(request, "ui/imports/_upload.html", context, status=400)
