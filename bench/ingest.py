@@ -45,11 +45,12 @@ and zero duplicates (RudderStack documents ~1,700/s on 2 cores).
 ``--profile N`` then writes N more batches in-process into a third tenant,
 one thread, with the server stopped: per-batch phase times (key check, JSON
 parse, ``translate_batch``, ``messages_ingest``), the wall time of each SQL
-statement, the COPY and the COMMIT inside them (Django's ``execute_wrapper``,
-psycopg's ``Cursor.copy`` and the connection's commit, wrapped for the
-profile only); N more through Django's whole request handling (test client),
-to show what middleware and the response add; and a cProfile of N more
-batches (apart, as cProfile slows Python down).
+statement, psycopg pipeline (its statements named), COPY and COMMIT inside
+them (Django's ``execute_wrapper``, psycopg's ``Cursor.execute``,
+``Connection.pipeline`` and ``Cursor.copy`` and the connection's commit,
+wrapped for the profile only); N more through Django's whole request
+handling (test client), to show what middleware and the response add; and a
+cProfile of N more batches (apart, as cProfile slows Python down).
 
 It never touches the developer's database: it starts the embedded PostgreSQL
 (or uses the server of ``DATABASE_URL``), creates a scratch database
@@ -748,7 +749,7 @@ def verify(counts: dict[str, int], expected: Expected) -> list[tuple[str, str, b
 def _statement_kind(sql: str) -> str:
     text = re.sub(r"\s+", " ", sql).strip()
     if text.startswith("WITH "):  # named by the tables it writes
-        tables = re.findall(r"(?:INSERT INTO|DELETE FROM|UPDATE) (\w+)", text)
+        tables = re.findall(r"(?:INSERT INTO|DELETE FROM|(?<!DO )UPDATE) (\w+)", text)
         return "WITH, writing " + ", ".join(dict.fromkeys(tables))
     match = re.match(
         r"(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT .{0,40}|SET \w+)", text
