@@ -8,7 +8,8 @@ and daily usage (``tracking/usage.py``). Callers validate every message first
 
 A request costs three round trips to PostgreSQL, whatever its size: the
 receipts (which messages are new), then one pipeline of the statements that
-write (entities; links, events and usage counters; sessions), then COMMIT.
+write (the entity upserts; then links, events, feedback, sessions and usage),
+then COMMIT.
 The statements are prepared once per connection; their rows travel as one
 JSON document each.
 """
@@ -459,8 +460,8 @@ def messages_ingest(messages: list[Message], *, received_at: datetime) -> Ingest
             if set_path:
                 cursor.execute(set_path)
             # The statements' plans do not depend on their parameters (JSON
-            # documents): planning them again for each request (PostgreSQL's
-            # choice here) costs more than running some of them.
+            # documents), yet PostgreSQL chose to plan them anew per request,
+            # which cost more than running some of them.
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             # Sorted (hex sorts as the uuids do): concurrent requests take row
             # locks in one order.
