@@ -9,7 +9,8 @@ paths are rendered in the API's own shape.
   session stops working at once.
 - ``/t/<tenant>/...`` (browser UI): the signed-in user's membership of the
   tenant in the URL; anyone else gets a 404, as if the tenant did not exist.
-- Ingestion endpoints resolve their tenant from their key (``tenant_from_key``).
+- Ingestion endpoints resolve their tenant from their key
+  (``tracking.endpoints.common.tracking_tenant_activate``).
 - Everything else runs in the public schema.
 """
 
@@ -25,7 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
 from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
-from tenants.selectors import rest_access_get, tenant_key_resolve
+from tenants.selectors import rest_access_get
 from tenants.tokens import access_token_decode
 
 logger = logging.getLogger(__name__)
@@ -137,15 +138,6 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
         tenant=tenant,
         role=role,
     )
-
-
-def tenant_from_key(raw_key: str, *, kinds: tuple[str, ...]) -> Tenant | None:
-    """Activate the tenant of an ingestion key; None when the key is not valid."""
-    key = tenant_key_resolve(raw_key=raw_key, kinds=kinds)
-    if key is None:
-        return None
-    connection.set_tenant(key.tenant)
-    return key.tenant
 
 
 def _database_unavailable(path: str) -> HttpResponse:

@@ -67,19 +67,3 @@ def test_revoke_ambiguous_prefix_is_an_error_and_revokes_nothing(tenant_a):
     with pytest.raises(ApplicationError, match="Several keys"):
         key_revoke(prefix="gg_sk_AAAA")
     assert not TenantKey.objects.filter(revoked_at__isnull=False).exists()
-
-
-def test_ingestion_key_activates_its_tenant_schema(tenant_a):
-    from django.db import connection
-
-    from tenants.middleware import tenant_from_key
-
-    both = (KeyKind.API, KeyKind.TRACKING)
-    try:
-        assert tenant_from_key(tenant_a.tracking_key, kinds=both) == tenant_a.tenant
-        assert connection.schema_name == "tenant_a"
-        connection.set_schema_to_public()
-        assert tenant_from_key("gg_pk_unknown", kinds=both) is None
-        assert connection.schema_name == "public"
-    finally:
-        connection.set_schema_to_public()
