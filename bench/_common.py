@@ -4,6 +4,7 @@ Each script puts the repository root first on ``sys.path`` (and drops ``bench/``
 where ``bench/tenants.py`` would shadow the project's ``tenants`` package), then
 imports this module as ``bench._common``.
 
+- :func:`run_in_scratch_database` is every script's ``main`` after its arguments.
 - :func:`scratch_database` creates a database beside the usual one and drops it
   on the way out, on failure and on a signal too (with :func:`exit_on_sigterm`).
 - :class:`Server` runs a server in its own session on a :func:`free_port` of
@@ -18,6 +19,7 @@ import http.client
 import json
 import math
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -101,6 +103,32 @@ def exit_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def run_in_scratch_database(prefix: str, run: Callable[[str], None]) -> None:
+    """The benchmarks' ``main``: the database server first (embedded unless
+    DATABASE_URL is set), then a scratch database ``<prefix>_<pid>`` beside the
+    usual one, then Django on it, then ``run(url)``; the database is dropped
+    however it ends (Ctrl-C and SIGTERM included)."""
+    exit_on_sigterm()
+    # Ctrl-C raises KeyboardInterrupt even if SIGINT came in ignored (`cmd &`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from gathergrid.embedded_db import ensure_database_url
+
+    server_url = ensure_database_url()
+    # One key per run, shared with any server started: keys and tokens verify.
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+    try:
+        with scratch_database(server_url, f"{prefix}_{os.getpid()}") as url:
+            os.environ["DATABASE_URL"] = url
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
+            import django
+
+            django.setup()
+            run(url)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
 
 
 # --- Server subprocesses --------------------------------------------------------------

@@ -16,7 +16,7 @@ Activate the tenant first (``connection.set_schema(name)``) and run
 
 from dataclasses import dataclass
 
-from bench.rest import FIELDS, SHADOW_COLUMNS
+from bench.rest import FIELDS, field_values_insert
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,16 @@ def seed_entries(
                 "FROM generate_series(1, %s)",
                 [thing.id, user_id, entries],
             )
-            columns = ["entered_value", *SHADOW_COLUMNS]
             for position, ((spec, _), field_id) in enumerate(
                 zip(specs, field_ids.values(), strict=True)
             ):
-                expressions = [spec.sql.get(c, "NULL") for c in columns]
-                cursor.execute(
-                    "INSERT INTO field_entries (entry_id, field_id, "
-                    + ", ".join(columns)
-                    + ", active, created_by, created_at, updated_at) "
-                    "SELECT e.id, %s, "
-                    + ", ".join(expressions)
-                    + ", true, %s, now(), now() "
-                    "FROM entries e, LATERAL (SELECT "
-                    "(hashint8(e.id * 16 + %s)::bigint + 2147483648) AS h) k "
-                    "WHERE e.thing_id = %s ORDER BY e.id",
-                    [field_id, user_id, position, thing.id],
+                field_values_insert(
+                    cursor,
+                    spec=spec,
+                    field_id=field_id,
+                    user_id=user_id,
+                    position=position,
+                    thing_id=thing.id,
                 )
             seeded.append(SeededThing(thing.id, field_ids, entries))
     return seeded

@@ -77,8 +77,6 @@ import os
 import pstats
 import random
 import re
-import secrets
-import signal
 import statistics
 import sys
 import tempfile
@@ -102,11 +100,10 @@ from bench._common import (  # noqa: E402
     Request,
     Server,
     drive,
-    exit_on_sigterm,
     free_port,
     percentile,
     progress,
-    scratch_database,
+    run_in_scratch_database,
 )
 
 TENANT = "ingestbench"
@@ -1319,27 +1316,7 @@ def main() -> None:
     if args.warmup < 0 or args.profile < 0 or not 0 < args.retry_fraction <= 1:
         parser.error("--warmup and --profile >= 0, 0 < --retry-fraction <= 1")
 
-    # The database server first (embedded unless DATABASE_URL is set), then a
-    # scratch database beside the usual one, and only then Django.
-    exit_on_sigterm()
-    # Ctrl-C raises KeyboardInterrupt even if SIGINT came in ignored (`cmd &`).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    from gathergrid.embedded_db import ensure_database_url
-
-    server_url = ensure_database_url()
-    # One key per run, shared with the server (keys are hashed with it).
-    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    try:
-        with scratch_database(server_url, f"gg_ingestbench_{os.getpid()}") as url:
-            os.environ["DATABASE_URL"] = url
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
-            import django
-
-            django.setup()
-            run(args, url)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+    run_in_scratch_database("gg_ingestbench", lambda url: run(args, url))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ import argparse
 import os
 import random
 import secrets
-import signal
 import statistics
 import sys
 import tempfile
@@ -80,11 +79,10 @@ from bench._common import (  # noqa: E402
     Request,
     Server,
     drive,
-    exit_on_sigterm,
     free_port,
     http_load,
     progress,
-    scratch_database,
+    run_in_scratch_database,
 )
 
 TENANT = "restbench"
@@ -223,6 +221,25 @@ class Seeded:
     entries: int
 
 
+def field_values_insert(
+    cursor, *, spec, field_id: int, user_id, position: int, thing_id: int
+) -> None:
+    """One field's values for every entry of a thing, set-based: deterministic
+    pseudo-random values (``spec.sql``) from a hash of the entry id."""
+    columns = ["entered_value", *SHADOW_COLUMNS]
+    expressions = [spec.sql.get(c, "NULL") for c in columns]
+    cursor.execute(
+        "INSERT INTO field_entries (entry_id, field_id, "
+        + ", ".join(columns)
+        + ", active, created_by, created_at, updated_at) "
+        "SELECT e.id, %s, " + ", ".join(expressions) + ", true, %s, now(), now() "
+        "FROM entries e, LATERAL (SELECT "
+        "(hashint8(e.id * 16 + %s)::bigint + 2147483648) AS h) k "
+        "WHERE e.thing_id = %s ORDER BY e.id",
+        [field_id, user_id, position, thing_id],
+    )
+
+
 def seed(entries: int) -> Seeded:
     """The tenant, an editor, the thing and its fields, the entries and values."""
     from django.core.management import call_command
@@ -279,19 +296,13 @@ def seed(entries: int) -> Seeded:
                     f"{position + 1}/{len(FIELDS)} ({spec.name}, {spec.data_type}), "
                     f"{time.perf_counter() - started:.0f} s"
                 )
-                columns = ["entered_value", *SHADOW_COLUMNS]
-                expressions = [spec.sql.get(c, "NULL") for c in columns]
-                cursor.execute(
-                    "INSERT INTO field_entries (entry_id, field_id, "
-                    + ", ".join(columns)
-                    + ", active, created_by, created_at, updated_at) "
-                    "SELECT e.id, %s, "
-                    + ", ".join(expressions)
-                    + ", true, %s, now(), now() "
-                    "FROM entries e, LATERAL (SELECT "
-                    "(hashint8(e.id * 16 + %s)::bigint + 2147483648) AS h) k "
-                    "WHERE e.thing_id = %s ORDER BY e.id",
-                    [field_ids[spec.name], user.id, position, thing.id],
+                field_values_insert(
+                    cursor,
+                    spec=spec,
+                    field_id=field_ids[spec.name],
+                    user_id=user.id,
+                    position=position,
+                    thing_id=thing.id,
                 )
     connection.set_schema_to_public()
     clear_progress()
@@ -1114,27 +1125,7 @@ def main() -> None:
     if args.entries < PAGE or args.warmup < 0 or args.max_offset < 0:
         parser.error(f"--entries must be >= {PAGE}, --warmup and --max-offset >= 0")
 
-    # The database server first (embedded unless DATABASE_URL is set), then a
-    # scratch database beside the usual one, and only then Django.
-    exit_on_sigterm()
-    # Ctrl-C raises KeyboardInterrupt even if SIGINT came in ignored (`cmd &`).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    from gathergrid.embedded_db import ensure_database_url
-
-    server_url = ensure_database_url()
-    # One key per run, shared with the server: the tokens it issues verify.
-    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    try:
-        with scratch_database(server_url, f"gg_restbench_{os.getpid()}") as url:
-            os.environ["DATABASE_URL"] = url
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
-            import django
-
-            django.setup()
-            run(args, url)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+    run_in_scratch_database("gg_restbench", lambda url: run(args, url))
 
 
 if __name__ == "__main__":

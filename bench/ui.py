@@ -39,7 +39,6 @@ Run from the repository root::
 import argparse
 import os
 import secrets
-import signal
 import statistics
 import sys
 import time
@@ -53,10 +52,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import (  # noqa: E402
-    exit_on_sigterm,
     percentile,
     progress,
-    scratch_database,
+    run_in_scratch_database,
 )
 
 if TYPE_CHECKING:
@@ -305,23 +303,7 @@ def main() -> None:
     if args.entries < 20 or args.accounts < 1:
         parser.error("--entries must be >= 20 and --accounts >= 1")
 
-    exit_on_sigterm()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    from gathergrid.embedded_db import ensure_database_url
-
-    server_url = ensure_database_url()
-    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    try:
-        with scratch_database(server_url, f"gg_uibench_{os.getpid()}") as url:
-            os.environ["DATABASE_URL"] = url
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
-            import django
-
-            django.setup()
-            run(args, url)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+    run_in_scratch_database("gg_uibench", lambda url: run(args, url))
 
 
 if __name__ == "__main__":
