@@ -3,10 +3,12 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from tenants.selectors import user_memberships
 
 
+@require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """One tenant: go straight to it. Several: list them. None: say so."""
@@ -16,5 +18,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "ui/home.html", {"memberships": memberships})
 
 
+@require_safe
 def tenant_home(request: HttpRequest, schema: str) -> HttpResponse:
     return redirect("ui:things", schema=schema)

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from tracking import selectors
 from tracking.selectors import USAGE_MEASURES, EventCursor
@@ -115,6 +116,7 @@ def _empty_tracking(items) -> bool:
 # -- accounts -----------------------------------------------------------------
 
 
+@require_safe
 def accounts_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = AccountFilter(request.GET)
     sort = request.GET.get("sort", "-last_seen")
@@ -162,6 +164,7 @@ def accounts_list(request: HttpRequest, schema: str) -> HttpResponse:
     )
 
 
+@require_safe
 def account_detail(request: HttpRequest, schema: str, account_id: int) -> HttpResponse:
     account = selectors.account_get(account_id=account_id)
     if account is None:
@@ -225,6 +228,7 @@ def _choice(request: HttpRequest, name: str, choices: tuple, kind):
 # -- users ----------------------------------------------------------------------
 
 
+@require_safe
 def users_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = UserFilter(request.GET)
     page = _page(request, selectors.users_list(**filterset.params()))
@@ -241,6 +245,7 @@ def users_list(request: HttpRequest, schema: str) -> HttpResponse:
     )
 
 
+@require_safe
 def user_detail(request: HttpRequest, schema: str, user_id: int) -> HttpResponse:
     user = selectors.user_get(user_id=user_id)
     if user is None:
@@ -273,6 +278,7 @@ def user_detail(request: HttpRequest, schema: str, user_id: int) -> HttpResponse
 # -- events -------------------------------------------------------------------
 
 
+@require_safe
 def events_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = EventFilter(request.GET)
     params = filterset.params()
@@ -322,6 +328,7 @@ def events_list(request: HttpRequest, schema: str) -> HttpResponse:
 # -- feedback -------------------------------------------------------------------
 
 
+@require_safe
 def feedback_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = FeedbackFilter(request.GET)
     params = filterset.params()
