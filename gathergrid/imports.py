@@ -155,8 +155,35 @@ def csv_sniff_delimiter(text: str) -> str:
     return best
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV
+# Injection"); exports put a ' before them, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell_escape(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it and never runs it: a ' before a
+    leading =, +, -, @, tab or CR, except in a plain number such as -5. A cell
+    already starting with ' and then one of those gets one more ', so that
+    :func:`csv_cell_unescape` gives every cell back exactly."""
+    quoted = cell.startswith("'")
+    if cell.lstrip("'").startswith(FORMULA_STARTS) and (
+        quoted or not _PLAIN_NUMBER.fullmatch(cell)
+    ):
+        return "'" + cell
+    return cell
+
+
+def csv_cell_unescape(cell: str) -> str:
+    """The cell :func:`csv_cell_escape` was given (imports read exports back)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def csv_records(text: TextIO | str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) of each non-blank record; the header is row 1."""
+    """(row number, cells) of each non-blank record; the header is row 1. Cells
+    are unescaped (:func:`csv_cell_unescape`), so an export imports back as is."""
     source = io.StringIO(text, newline="") if isinstance(text, str) else text
     reader = csv.reader(source, delimiter=delimiter)
     number = 0
@@ -164,7 +191,7 @@ def csv_records(text: TextIO | str, delimiter: str) -> Iterator[tuple[int, list[
         for cells in reader:
             number += 1
             if cells and any(cell.strip() for cell in cells):
-                yield number, cells
+                yield number, [csv_cell_unescape(cell) for cell in cells]
     except csv.Error as error:
         raise ImportFileError(
             f"Row {number + 1} cannot be read as CSV: {error}."

@@ -6,6 +6,8 @@ import io
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gathergrid import imports
 from gathergrid.models import Entry, FieldEntry
@@ -190,3 +192,58 @@ def test_export_rows_cross_cursor_batches_in_order(tenant_a):
         rows = list(imports.export_rows(entries=entries, fields=fields, batch=3))
     assert [row[1] for row in rows[1:]] == [str(i) for i in range(6, -1, -1)]
     assert [int(row[0]) for row in rows[1:]] == made.entry_ids[::-1]
+
+
+@given(st.text())
+def test_escaped_cells_read_back_exactly(cell):
+    assert imports.csv_cell_unescape(imports.csv_cell_escape(cell)) == cell
+
+
+def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_import_back(
+    client_a, tenant_a
+):
+    formulas = [
+        '=HYPERLINK("https://evil.example","x")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "'=already quoted",
+    ]
+    fields = [
+        {"name": "=Name", "data_type": "text", "required_for_initialization": True},
+        {"name": "Count", "data_type": "integer"},
+    ]
+    source = make_thing(
+        tenant_a,
+        name="Source",
+        fields=fields,
+        entries=[{"values": {"=Name": text, "Count": "-5"}} for text in formulas],
+    ).thing
+    _, rows = export(client_a, source)
+    assert rows[0][1] == "'=Name"
+    assert [row[1] for row in rows[1:]] == ["'" + text for text in formulas]
+    assert {row[2] for row in rows[1:]} == {"-5"}  # a number stays a number
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    target = make_thing(tenant_a, name="Target", fields=fields).thing
+    job = prepared(client_a, tenant_a, target, buffer.getvalue())
+    assert (job.valid_rows, job.rejected_rows) == (len(formulas), 0)
+    client_a.post(
+        f"/t/tenant_a/things/{target.id}/import/{job.id}/apply/", {"mode": "all"}
+    )
+    assert values_by_name(tenant_a, target) == values_by_name(tenant_a, source)
+
+
+def test_the_template_and_rejected_rows_escape_formulas_too(client_a, tenant_a):
+    thing = make_thing(
+        tenant_a, name="T", fields=[{"name": "=cmd", "data_type": "integer"}]
+    ).thing
+    template = client_a.get(f"/t/tenant_a/things/{thing.id}/import/template.csv")
+    assert b"".join(template.streaming_content).decode("utf-8-sig").startswith("'=cmd,")
+    job = prepared(client_a, tenant_a, thing, "=cmd\n=1+1\n")
+    assert job.rejected_rows == 1
+    rejected = client_a.get(
+        f"/t/tenant_a/things/{thing.id}/import/{job.id}/rejected.csv"
+    )
+    text = b"".join(rejected.streaming_content).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1][2] == "'=1+1"

@@ -301,13 +301,14 @@ class _Echo:
 
 def _csv_stream(rows: Iterable[list[str]], schema_tenant) -> Iterator[str]:
     """CSV lines of ``rows``, read under the tenant's schema: the middleware has
-    reset the connection by the time the server consumes a streaming body."""
+    reset the connection by the time the server consumes a streaming body.
+    Cells a spreadsheet would run as formulas are escaped (imports undo it)."""
     writer = csv.writer(_Echo())
     connection.set_tenant(schema_tenant)
     try:
         yield "\ufeff"  # spreadsheets read the file as UTF-8 with the mark
         for row in rows:
-            yield writer.writerow(row)
+            yield writer.writerow([imports.csv_cell_escape(cell) for cell in row])
     finally:
         connection.set_schema_to_public()
 
