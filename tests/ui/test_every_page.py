@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.test import Client
@@ -261,3 +262,29 @@ def test_every_page_renders_for_each_role(sample, tenant_a, admin_a, role):
             url += "?all=1"
         problems += page_problems(url, client.get(url))
     assert not problems, "\n".join(problems)
+
+
+OFF_SITE = ["https://evil.example/", "//evil.example/", "/\\evil.example/"]
+
+
+def off_site(location: str) -> bool:
+    """Whether a browser following ``location`` would leave this site."""
+    return bool(urlsplit(location).netloc) or location.startswith(("//", "/\\"))
+
+
+def test_no_url_redirects_off_the_site_through_next(sample, client_a):
+    wrong = []
+    # Signing out last: the other URLs need the session.
+    for name, _, converters in sorted(ui_patterns(), key=lambda p: p[0] == "logout"):
+        url = sample.url(name, converters) if converters else reverse(f"ui:{name}")
+        for target in OFF_SITE:
+            for response in (
+                client_a.get(url, {"next": target}),
+                client_a.post(
+                    url + "?" + urlencode({"next": target}), {"next": target}
+                ),
+            ):
+                location = response.get("Location", "")
+                if off_site(location):
+                    wrong.append((url, location))
+    assert not wrong, "\n".join(map(str, wrong))
