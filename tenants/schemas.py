@@ -24,20 +24,27 @@ def _q(name: str) -> str:
 class TemplateScript:
     """The DDL that rebuilds the template in another schema, and its version."""
 
-    version: tuple[int, int]
+    version: tuple[int, ...]
     statements: tuple[str, ...]
 
 
 _script_cache: TemplateScript | None = None
 
 
-def _template_version(cursor) -> tuple[int, int]:
+def _template_version(cursor) -> tuple[int, ...]:
+    # Partitions are also added between migrations (tracking.partitions, run
+    # by cron): their number and newest oid are part of the version.
     cursor.execute(
-        "SELECT count(*), coalesce(max(id), 0) "
-        f"FROM {_q(TEMPLATE_SCHEMA)}.django_migrations"
+        "SELECT m.n, m.last, p.n, p.newest FROM "
+        f"(SELECT count(*), coalesce(max(id), 0) FROM {_q(TEMPLATE_SCHEMA)}"
+        ".django_migrations) AS m(n, last), "
+        "(SELECT count(*), coalesce(max(i.inhrelid::bigint), 0) "
+        " FROM pg_partitioned_table t JOIN pg_class c ON c.oid = t.partrelid "
+        " JOIN pg_inherits i ON i.inhparent = t.partrelid "
+        " WHERE c.relnamespace = %s::regnamespace) AS p(n, newest)",
+        [TEMPLATE_SCHEMA],
     )
-    count, last = cursor.fetchone()
-    return int(count), int(last)
+    return tuple(int(value) for value in cursor.fetchone())
 
 
 def _template_statements(cursor) -> tuple[str, ...]:
