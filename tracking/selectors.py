@@ -470,7 +470,9 @@ def events_list(
         properties=properties,
     )
     if before is not None:
-        events = events.filter(
+        # The plain bound lets the (event_time, id) index start at the cursor
+        # (the OR alone is only a filter: deep pages re-read newer rows).
+        events = events.filter(event_time__lte=before.event_time).filter(
             Q(event_time__lt=before.event_time)
             | Q(event_time=before.event_time, id__lt=before.id)
         )
