@@ -44,10 +44,10 @@ from django.shortcuts import redirect
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_app_label
 
 from tenants.models import AdminLogTenant, Role, Tenant
+from ui.next_url import next_url
 
 SESSION_KEY = "admin_tenant"
 # Hidden input of every admin form of a tenant object: the tenant it was opened for.
@@ -196,12 +196,7 @@ def default_model_admin(model: type[models.Model]) -> type[admin.ModelAdmin]:
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return next_url(request, default=default)
 
 
 def recent_actions(*, user: Any, tenant: Tenant | None, limit: int = 10) -> list[dict]:

@@ -666,3 +666,10 @@ def test_lists_never_count_more_rows_than_the_cap(root, tenant_a, monkeypatch):
     assert response.context["cl"].result_count == 3
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT 3" in sql for sql in counts)
+
+
+@pytest.mark.parametrize("target", ["abc", "https://evil.example/", "//evil.example/"])
+def test_a_next_that_is_not_a_path_here_goes_to_the_admin_index(root, tenant_a, target):
+    assert root.get("/admin/login/", {"next": target})["Location"] == "/admin/"
+    response = root.post(PICKER, {"schema": "tenant_a", "next": target})
+    assert response["Location"] == "/admin/"
