@@ -120,6 +120,12 @@ def csv_open(file: BinaryIO) -> tuple[TextIO, str]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     for chunk in iter(lambda: file.read(1 << 20), b""):
+        if b"\x00" in chunk:
+            line += chunk[: chunk.index(b"\x00")].count(b"\n")
+            raise ImportFileError(
+                f"This is not a CSV file: it holds binary data (on line {line}). "
+                "Save the sheet as “CSV UTF-8” and upload that."
+            )
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as error:

@@ -255,6 +255,8 @@ def entry_query_parse(
     fit the field's type are left out and named in ``errors``."""
     getlist = getattr(params, "getlist", None)
     raw_filters = getlist("f") if getlist else list(params.get("f") or [])
+    # PostgreSQL text cannot hold NUL: no value has one to match.
+    raw_filters = [raw.replace("\x00", "") for raw in raw_filters]
     by_id = {field.id: field for field in fields}
     filters: list[EntryFilter] = []
     errors: list[str] = []
@@ -297,7 +299,7 @@ def entry_query_parse(
             errors.append(f"Valid on ignored: {error}.")
     return EntryQuery(
         filters=tuple(filters),
-        search=str(params.get("q") or "").strip(),
+        search=str(params.get("q") or "").replace("\x00", "").strip(),
         order=order,
         classification=classification,
         valid_on=valid_on,

@@ -98,6 +98,9 @@ def normalise(data_type: str, options: Any, value: Any) -> Normalised:
         if data_type not in {FieldDataType.TEXT, FieldDataType.LONG_TEXT}
         else as_text(value)
     )
+    if "\x00" in text:
+        # PostgreSQL text cannot hold it: refused here in words, not by the COPY.
+        raise InvalidValue("a value cannot contain a NUL character")
     match data_type:
         case FieldDataType.TEXT | FieldDataType.LONG_TEXT:
             if data_type == FieldDataType.TEXT and "\n" in text:

@@ -346,6 +346,8 @@ def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
     email = (email or "").strip().lower()
     if not email or not password:
         raise SignInError("Enter your email and password.")
+    if "\x00" in email + password:  # no user has one; PostgreSQL text cannot
+        raise SignInError("Email or password is wrong.")
     if _login_throttled(email=email, ip=ip):
         raise SignInError("Too many failed sign-in attempts. Try again later.")
     user = authenticate(username=email, password=password)

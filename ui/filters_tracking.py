@@ -12,14 +12,29 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from tracking.models import Account, CustomerUser, Event, Feedback
 
 SEARCH = forms.TextInput(attrs={"type": "search", "placeholder": "Search"})
 DATE = forms.DateInput(attrs={"type": "date"})
+# Dates a filter takes: ranges are widened by days on either side, which must
+# stay within the dates Python can hold.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 EVENTS_DEFAULT_DAYS = 7
 # The widest range the events explorer scans, so one request stays bounded.
 EVENTS_MAX_DAYS = 366
+
+
+class DayFilter(filters.DateFilter):
+    """A day between :data:`FIRST_DAY` and :data:`LAST_DAY`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra["validators"] = [
+            MinValueValidator(FIRST_DAY),
+            MaxValueValidator(LAST_DAY),
+        ]
 
 
 class TrackingFilterSet(filters.FilterSet):
@@ -38,8 +53,8 @@ class TrackingFilterSet(filters.FilterSet):
 class AccountFilter(TrackingFilterSet):
     search = filters.CharFilter(label="Name or external id", widget=SEARCH)
     organization = filters.CharFilter(label="Organization")
-    seen_from = filters.DateFilter(label="Last seen from", widget=DATE)
-    seen_to = filters.DateFilter(label="Last seen to", widget=DATE)
+    seen_from = DayFilter(label="Last seen from", widget=DATE)
+    seen_to = DayFilter(label="Last seen to", widget=DATE)
     trait = filters.CharFilter(
         label="Trait",
         widget=forms.TextInput(attrs={"placeholder": "plan=pro"}),
@@ -71,8 +86,8 @@ class EventFilter(TrackingFilterSet):
     account = filters.CharFilter(
         label="Account", widget=forms.TextInput(attrs={"placeholder": "id or name"})
     )
-    since = filters.DateFilter(label="From", widget=DATE)
-    until = filters.DateFilter(label="To", widget=DATE)
+    since = DayFilter(label="From", widget=DATE)
+    until = DayFilter(label="To", widget=DATE)
     properties = filters.CharFilter(label="Properties contain")
 
     class Meta:

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import UUIDConverter
@@ -287,4 +288,114 @@ def test_no_url_redirects_off_the_site_through_next(sample, client_a):
                 location = response.get("Location", "")
                 if off_site(location):
                     wrong.append((url, location))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+JUNK = [
+    "abc",
+    "-1",
+    "0",
+    "99999",
+    "9" * 30,
+    "",
+    "1:eq:",
+    "x:y:z",
+    "\x00",
+    "2024-02-30",
+    "0001-01-01",
+    "9999-12-31",
+]
+# Every query parameter a UI page reads.
+PARAMETERS = [
+    "page",
+    "deactivated_page",
+    "before",
+    "sort",
+    "f",
+    "q",
+    "class",
+    "valid_on",
+    "days",
+    "measure",
+    "status",
+    "last_seen",
+    "score",
+    "since",
+    "until",
+    "user",
+    "account",
+    "name",
+    "properties",
+    "trait",
+    "search",
+    "organization",
+    "seen_from",
+    "seen_to",
+    "feature",
+    "all",
+    "next",
+]
+
+
+def test_no_page_fails_on_junk_in_its_query_string(sample, admin_a):
+    client_a = Client(raise_request_exception=False)
+    client_a.force_login(admin_a)
+    wrong = []
+    for name, _, converters in ui_patterns():
+        if name == "logout":
+            continue
+        url = sample.url(name, converters) if converters else reverse(f"ui:{name}")
+        for junk in JUNK:
+            # A failed query would abort the test's transaction for the rest.
+            savepoint = transaction.savepoint()
+            status = client_a.get(url, dict.fromkeys(PARAMETERS, junk)).status_code
+            transaction.savepoint_rollback(savepoint)
+            if status >= 500:
+                wrong.append((url, junk, status))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+# Every form input name a UI page reads from a POST.
+POST_NAMES = [
+    "value",
+    "next",
+    "direction",
+    "mode",
+    "kind",
+    "label",
+    "email",
+    "password",
+    "role",
+    "col_0",
+    "col_1",
+    *(
+        f"{prefix}-{name}"
+        for prefix in ("new", "edit")
+        for name in (
+            "name",
+            "description",
+            "data_type",
+            "options",
+            "choices",
+            "thing_id",
+        )
+    ),
+    "classification_item_id",
+    "validity_start_date",
+    "validity_end_date",
+]
+
+
+def test_no_post_fails_on_a_nul_character(sample, admin_a):
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_a)
+    names = [*POST_NAMES, f"f{sample.kwargs['field_id']}", sample.kwargs["column"]]
+    wrong = []
+    for name, _, converters in sorted(ui_patterns(), key=lambda p: p[0] == "logout"):
+        url = sample.url(name, converters) if converters else reverse(f"ui:{name}")
+        savepoint = transaction.savepoint()
+        status = client.post(url, dict.fromkeys(names, "a\x00b")).status_code
+        transaction.savepoint_rollback(savepoint)
+        if status >= 500:
+            wrong.append((url, status))
     assert not wrong, "\n".join(map(str, wrong))

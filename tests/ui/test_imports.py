@@ -158,6 +158,8 @@ def test_tabs_are_sniffed_and_blank_lines_skipped(tenant_a, people):
             "not UTF-8 text (an invalid byte on line 2)",
         ),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This is not a CSV file"),
+        # Past the first 64 KB the head check reads.
+        (b"Name\n" + b"a\n" * 40_000 + b"b\x00c\n", "binary data (on line 40002)"),
         ("Name\nA\n".encode("utf-16"), "The file is UTF-16 text"),
         (b"PK\x03\x04\x14\x00\x06\x00", "a spreadsheet workbook (.xlsx)"),
     ],

@@ -23,7 +23,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import escape
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -57,6 +56,7 @@ from ui.forms_entries import (
     entry_set_active,
     input_value,
 )
+from ui.next_url import next_url
 from ui.permissions import can_write, write_required
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -443,9 +443,16 @@ def _operator_choices() -> list[tuple[str, str]]:
     return [(op.value, op.label) for op in FilterOperator]
 
 
+# Past this a page's offset would overflow PostgreSQL's bigint (and no grid
+# has that many pages): such a page number shows an empty page, not an error.
+MAX_PAGE = 10**9
+
+
 def _page_number(params: QueryDict) -> int:
     raw = params.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    return min(max(int(raw), 1), MAX_PAGE)
 
 
 def _list_context(
@@ -592,12 +599,7 @@ def _grid_url(schema: str, thing_id: int) -> str:
 
 def _back_url(request: HttpRequest, default: str) -> str:
     """Where to return after an action: ``next`` if it is on this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}
-    ):
-        return target
-    return default
+    return next_url(request, default=default)
 
 
 @require_POST
