@@ -2,9 +2,12 @@
 members and signed-in clients per test (rolled back with the test)."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tenants.models import Role, Tenant, User
@@ -32,6 +35,17 @@ def tenant_a(tenants_ab, db) -> CreatedTenant:
 @pytest.fixture
 def tenant_b(tenants_ab, db) -> CreatedTenant:
     return tenants_ab[1]
+
+
+@contextmanager
+def in_tenant(created: CreatedTenant) -> Iterator[None]:
+    """Run ORM code in ``created``'s schema (``tenant_a``/``tenant_b``), then
+    put the connection back on ``public``."""
+    connection.set_tenant(created.tenant)
+    try:
+        yield
+    finally:
+        connection.set_schema_to_public()
 
 
 def make_member(

@@ -2,7 +2,6 @@
 writes through the services, no unbounded counts."""
 
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -26,7 +25,7 @@ from gathergrid.models import (
     Thing,
 )
 from tenants.models import Role, User
-from tests.conftest import PASSWORD, make_member
+from tests.conftest import PASSWORD, in_tenant, make_member
 from tracking.models import (
     Account,
     AccountDayUser,
@@ -43,15 +42,6 @@ from tracking.models import (
 )
 
 PICKER = "/admin/pick-tenant/"
-
-
-@contextmanager
-def in_tenant(created):
-    connection.set_tenant(created.tenant)
-    try:
-        yield
-    finally:
-        connection.set_schema_to_public()
 
 
 @pytest.fixture

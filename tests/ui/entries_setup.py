@@ -1,25 +1,12 @@
 """Things, fields and entries for the entries-grid tests, written through the
 same writers as the API (so history and validation are the real ones)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-
-from django.db import connection
 
 from gathergrid.models import ClassificationItem, Entry, Field, Thing
 from gathergrid.resources import CLASSIFICATION_ITEMS, ENTRIES, FIELDS, THINGS
 from gathergrid.rest.registry import WriteContext
-
-
-@contextmanager
-def in_tenant(created) -> Iterator[None]:
-    """Run ORM code in a session tenant's schema (``tenant_a``/``tenant_b``)."""
-    connection.set_tenant(created.tenant)
-    try:
-        yield
-    finally:
-        connection.set_schema_to_public()
+from tests.conftest import in_tenant
 
 
 @dataclass

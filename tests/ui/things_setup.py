@@ -1,27 +1,14 @@
 """Things and fields for the things/fields page tests, made through the API's
 writers in a session tenant's schema."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from django.db import connection
 
 from gathergrid.models import Entry, Field, FieldEntry, Thing
 from gathergrid.rest.registry import WriteContext
 from gathergrid.services import FieldWriter, ThingWriter
+from tests.conftest import in_tenant
 
 CTX = WriteContext(user_id=None)
-
-
-@contextmanager
-def in_tenant(created) -> Iterator[None]:
-    """Run ORM code in ``created``'s schema (``tenant_a``/``tenant_b``)."""
-    connection.set_tenant(created.tenant)
-    try:
-        yield
-    finally:
-        connection.set_schema_to_public()
 
 
 def thing_make(created, name: str, **columns: Any) -> Thing:
