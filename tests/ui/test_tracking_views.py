@@ -489,3 +489,20 @@ def test_feedback_query_count_is_constant(
     with django_assert_max_num_queries(9):
         html = client_a.get("/t/tenant_a/feedback/").content.decode()
     assert html.count('<td><span class="badge">bucket') == 30
+
+
+def test_user_page_query_count_is_constant(
+    client_a, tenant_a, django_assert_max_num_queries
+):
+    ingest_segment(tenant_a, *identify("u", "a0"), page_view("u", "a0", day=0))
+    url = f"/t/tenant_a/users/{user_id(tenant_a, 'u')}/"
+    with django_assert_max_num_queries(12):
+        assert client_a.get(url).status_code == 200
+    messages = [m for n in range(1, 30) for m in identify("u", f"a{n}")]
+    messages += [page_view("u", f"a{n}", day=n % 20) for n in range(1, 30)]
+    messages += [track("u", "a1", f"E{n}", day=0) for n in range(30)]
+    ingest_segment(tenant_a, *messages)
+    with django_assert_max_num_queries(12):
+        html = client_a.get(url).content.decode()
+    assert html.count('href="/t/tenant_a/accounts/') >= 30
+    assert html.count("<td><code>E") == 30

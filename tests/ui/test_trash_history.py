@@ -124,3 +124,22 @@ def test_history_of_an_entry_of_another_thing_is_not_found(client_a, tenant_a):
     assert client_a.get(path).status_code == 404
     restore = f"/t/tenant_a/things/{one.thing.id}/entries/{two.entry_ids[0]}/restore/"
     assert client_a.post(restore).status_code == 404
+
+
+def test_trash_page_queries_do_not_grow_with_deleted_entries(client_a, tenant_a):
+    def queries(deleted: int) -> int:
+        made = make_thing(
+            tenant_a,
+            name=f"T{deleted}",
+            entries=[person(f"P{i}", age=i) for i in range(deleted)],
+        )
+        for entry_id in made.entry_ids:
+            client_a.post(urls(made, entry_id)["delete"])
+        with CaptureQueriesContext(connection) as captured:
+            response = client_a.get(urls(made, 0)["trash"])
+        assert len(row_ids(response.content.decode())) == deleted
+        return len(captured)
+
+    one = queries(1)
+    assert one == queries(30)
+    assert one <= 12, one
