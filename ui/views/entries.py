@@ -17,7 +17,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,6 +56,7 @@ from ui.forms_entries import (
     input_value,
 )
 from ui.next_url import next_url
+from ui.paging import page_of
 from ui.permissions import can_write, write_required
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -776,9 +776,7 @@ def entry_history(
 ) -> HttpResponse:
     thing = get_object_or_404(Thing, pk=thing_id)
     entry = _entry_of(thing, entry_id)
-    page = Paginator(entry_history_list(entry=entry), settings.UI_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, entry_history_list(entry=entry))
     lines = _history_lines(list(page.object_list))
     params = request.GET
     return render(

@@ -6,10 +6,8 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from gathergrid import imports
 from gathergrid.models import Field, ImportJob, ImportStatus, Thing
 from gathergrid.selectors import entries_filtered, entry_query_parse
+from ui.paging import page_of
 from ui.permissions import can_write
 
 
@@ -92,9 +91,7 @@ def import_start(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
     }
     if request.htmx and request.method == "POST":
         return render(request, "ui/imports/_upload.html", context, status=400)
-    page = Paginator(
-        imports.import_jobs_of(thing_id=thing.id), settings.UI_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = page_of(request, imports.import_jobs_of(thing_id=thing.id))
     return render(
         request,
         "ui/imports/start.html",
@@ -186,10 +183,9 @@ def import_preview(
 
 
 def _report_context(request: HttpRequest, job: ImportJob) -> dict:
-    page = Paginator(
-        imports.import_rejected_rows(job=job).only("number", "error", "raw"),
-        settings.UI_PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    page = page_of(
+        request, imports.import_rejected_rows(job=job).only("number", "error", "raw")
+    )
     return {
         "job": job,
         "thing": job.thing,

@@ -10,9 +10,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -30,6 +28,7 @@ from tenants.services import (
     member_role_change,
 )
 from ui.forms_settings import KeyIssueForm, MemberAddForm, MemberRoleForm
+from ui.paging import page_of
 from ui.permissions import admin_required
 
 API_KEY_PLACEHOLDER = "<YOUR_API_KEY>"
@@ -163,10 +162,6 @@ def _base_url(request: HttpRequest) -> str:
 # --- Pages -------------------------------------------------------------------------
 
 
-def _page(request: HttpRequest, queryset) -> Page:
-    return Paginator(queryset, settings.UI_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 def _is_admin(request: HttpRequest) -> bool:
     return request.membership.role == Role.ADMIN
 
@@ -205,7 +200,7 @@ def keys_page(request: HttpRequest, schema: str) -> HttpResponse:
         fresh = _pop_once(request, "key")
         context.update(
             fresh=fresh,
-            keys=_page(request, tenant_keys(tenant=request.tenant)),
+            keys=page_of(request, tenant_keys(tenant=request.tenant)),
             issue_kinds=[
                 (KeyKind.API, "Issue API key", "Secret: for servers and scripts."),
                 (
@@ -282,7 +277,7 @@ def _members_render(
     context: dict = {}
     if _is_admin(request):
         context.update(
-            members=_page(request, tenant_members(tenant=request.tenant)),
+            members=page_of(request, tenant_members(tenant=request.tenant)),
             add_form=add_form or MemberAddForm(),
             error_uid=row_error[0],
             error_message=row_error[1],

@@ -9,11 +9,9 @@ API's writers (``ui/forms_things.py``); reads through ``gathergrid/selectors.py`
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -30,6 +28,7 @@ from ui.forms_things import (
     field_set_active,
     thing_set_active,
 )
+from ui.paging import page_of
 from ui.permissions import can_write, write_required
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -48,10 +47,6 @@ def _query(request: HttpRequest) -> str:
     """The list's query string (page, filters), kept across actions."""
     query = request.GET.urlencode()
     return f"?{query}" if query else ""
-
-
-def _page(request: HttpRequest, queryset: QuerySet, param: str = "page") -> Page:
-    return Paginator(queryset, settings.UI_PAGE_SIZE).get_page(request.GET.get(param))
 
 
 def _page_links(request: HttpRequest, page: Page, param: str = "page") -> dict:
@@ -88,7 +83,7 @@ def _render_things(
     status: int = 200,
 ) -> HttpResponse:
     filters = ThingFilter(request.GET, queryset=Thing.objects.none())
-    page = _page(request, thing_list(**filters.selected()))
+    page = page_of(request, thing_list(**filters.selected()))
     things = list(page.object_list)
     for thing in things:
         thing.row_error = (row_errors or {}).get(thing.pk, "")
@@ -198,9 +193,11 @@ def _render_fields(
     names = thing_names()
     label_of = {thing_id: name for thing_id, name, _ in names}
     targets = [(thing_id, name) for thing_id, name, active in names if active]
-    active_page = _page(request, field_list(thing_id=thing.pk, active=True))
-    inactive_page = _page(
-        request, field_list(thing_id=thing.pk, active=False), "deactivated_page"
+    active_page = page_of(request, field_list(thing_id=thing.pk, active=True))
+    inactive_page = page_of(
+        request,
+        field_list(thing_id=thing.pk, active=False),
+        param="deactivated_page",
     )
     active_fields = list(active_page.object_list)
     inactive_fields = list(inactive_page.object_list)

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -29,6 +28,7 @@ from ui.filters_tracking import (
     UserFilter,
     day_bounds,
 )
+from ui.paging import page_of
 
 TIMELINE_SIZE = 50
 ACTIVITY_DAYS = (30, 90)
@@ -89,10 +89,6 @@ def _newest(request: HttpRequest, *, anchor: str = "") -> str | None:
     return _query(request, before=None) + anchor if "before" in request.GET else None
 
 
-def _page(request: HttpRequest, queryset):
-    return Paginator(queryset, settings.UI_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 def _timeline(events: list) -> list[dict[str, Any]]:
     """Events with their user and account (two queries for any number)."""
     users, accounts = selectors.events_people(events=events)
@@ -120,7 +116,7 @@ def _empty_tracking(items) -> bool:
 def accounts_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = AccountFilter(request.GET)
     sort = request.GET.get("sort", "-last_seen")
-    page = _page(request, selectors.accounts_list(**filterset.params(), sort=sort))
+    page = page_of(request, selectors.accounts_list(**filterset.params(), sort=sort))
     stats = selectors.account_stats(account_ids=[a.pk for a in page])
     rows = [
         {
@@ -231,7 +227,7 @@ def _choice(request: HttpRequest, name: str, choices: tuple, kind):
 @require_safe
 def users_list(request: HttpRequest, schema: str) -> HttpResponse:
     filterset = UserFilter(request.GET)
-    page = _page(request, selectors.users_list(**filterset.params()))
+    page = page_of(request, selectors.users_list(**filterset.params()))
     return render(
         request,
         "ui/tracking/users.html",
@@ -337,7 +333,7 @@ def feedback_list(request: HttpRequest, schema: str) -> HttpResponse:
             text=params.pop("account")
         )
     feedback = selectors.feedback_list(**params)
-    page = _page(request, feedback)
+    page = page_of(request, feedback)
     return render(
         request,
         "ui/tracking/feedback.html",
