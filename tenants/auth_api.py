@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gathergrid.errors import GOTRUE_API_VERSION, AuthApiError, PostgrestError
+from gathergrid.values import json_has_nul
 from tenants.middleware import request_api_key, request_bearer
 from tenants.models import AuthSession, KeyKind, Tenant, User
 from tenants.selectors import tenant_key_resolve, user_memberships
@@ -60,6 +61,8 @@ def _body(request: HttpRequest) -> dict:
         ) from None
     if not isinstance(data, dict):
         raise AuthApiError("Request body must be a JSON object.", code="bad_json")
+    if json_has_nul(request.body, data):
+        raise AuthApiError("Request body must not contain \\u0000.", code="bad_json")
     return data
 
 

@@ -22,6 +22,7 @@ from gathergrid.rest.ast import GrammarError, Preferences, Query
 from gathergrid.rest.errors import postgrest_error_from_database
 from gathergrid.rest.planner import plan_read, plan_target_ids
 from gathergrid.rest.registry import Resource, Upsert, WriteContext, get_resource
+from gathergrid.values import json_has_nul
 
 JSON = "application/json"
 SINGULAR = "application/vnd.pgrst.object+json"
@@ -102,11 +103,20 @@ def json_body(request: HttpRequest) -> Any:
     if not request.body.strip():
         raise PostgrestError("Empty or invalid json", code="PGRST102", status=400)
     try:
-        return orjson.loads(request.body)
+        data = orjson.loads(request.body)
     except orjson.JSONDecodeError as error:
         raise PostgrestError(
             "Empty or invalid json", code="PGRST102", status=400, details=str(error)
         ) from None
+    if json_has_nul(request.body, data):
+        # What PostgreSQL (and so PostgREST) answers for \u0000 in jsonb.
+        raise PostgrestError(
+            "unsupported Unicode escape sequence",
+            code="22P05",
+            status=400,
+            details="\\u0000 cannot be converted to text.",
+        )
+    return data
 
 
 # --- Responses ---------------------------------------------------------------------

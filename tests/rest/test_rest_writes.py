@@ -114,6 +114,21 @@ def test_malformed_json_is_400_pgrst102(api):
     assert response.json()["code"] == "PGRST102"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "T\u0000"},
+        {"name": "T", "description": ["\u0000"]},
+        [{"name": "ok"}, {"name": "also ok", "description": "a\u0000b"}],
+    ],
+)
+def test_nul_characters_are_400_22p05_and_nothing_is_written(api, tenant_a, body):
+    response = api.post("things", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "22P05"
+    assert count(tenant_a.tenant, Thing) == 0
+
+
 def test_duplicate_active_name_is_409(api):
     api.post("things", {"name": "Same"})
     response = api.post("things", {"name": "Same"})

@@ -116,6 +116,13 @@ def test_malformed_json_is_400(tenant_a):
     assert response.json()["code"] == "bad_json"
 
 
+def test_nul_in_credentials_is_400_not_500(tenant_a):
+    user = make_member(tenant_a.tenant)
+    response = password_login(Client(), tenant_a.api_key, user.email + "\x00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_json"
+
+
 def test_unknown_grant_type_is_400(tenant_a):
     response = Client().post(
         "/auth/v1/token?grant_type=magic",
