@@ -19,18 +19,11 @@ from gathergrid.models import (
     ImportRow,
     ImportStatus,
 )
-from tests.ui.entries_setup import in_tenant, make_item, make_thing
+from tests.ui.entries_setup import DEFAULT_FIELDS, in_tenant, make_item, make_thing
 
+# The grid tests' fields, with long notes instead of the VIP flag.
 PEOPLE = [
-    {"name": "Name", "data_type": "text", "required_for_initialization": True},
-    {"name": "Age", "data_type": "integer"},
-    {"name": "Born", "data_type": "date"},
-    {
-        "name": "Status",
-        "data_type": "choice",
-        "options": {"choices": ["Open", "Closed"]},
-        "mandatory": True,
-    },
+    *(spec for spec in DEFAULT_FIELDS if spec["name"] != "Vip"),
     {"name": "Notes", "data_type": "long_text"},
 ]
 
