@@ -23,6 +23,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
 from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
@@ -212,6 +213,17 @@ class BrowserTenantMiddleware:
             connection.set_schema_to_public()
 
 
+def _is_browser_page(request: HttpRequest) -> bool:
+    """The browser UI and the Django admin (other unlisted paths, such as
+    Bucket's ``/<key>/user``, keep their JSON errors)."""
+    path = request.path_info
+    return (
+        BROWSER_TENANT_PATH.match(path) is not None
+        or path.startswith("/admin/")
+        or path in ("/", "/login/", "/logout/")
+    )
+
+
 class ApiErrorMiddleware:
     """Render exceptions raised by views on API paths as JSON, never HTML."""
 
@@ -241,6 +253,17 @@ class ApiErrorMiddleware:
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         if isinstance(exception, ApplicationError):
+            if api_face(request.path) is None and _is_browser_page(request):
+                # A browser page gets the message in words, not an API's JSON.
+                page = render_to_string(
+                    "application_error.html",
+                    {
+                        "status": exception.status,
+                        "message": exception.message,
+                        "hint": exception.hint,
+                    },
+                )
+                return HttpResponse(page, status=exception.status)
             return exception.as_response()
         if api_face(request.path) is None:
             return None

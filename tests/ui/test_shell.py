@@ -94,3 +94,28 @@ def test_our_css_and_htmx_are_served_without_a_cdn(client_a):
     assert "/static/ui/app.css" in page
     assert "/static/django_htmx/htmx-2.min.js" in page or "htmx" in page
     assert "https://" not in page.split("<body")[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "html"),
+    [
+        ("/t/tenant_a/things/", True),
+        ("/admin/gathergrid/thing/", True),
+        ("/rest/v1/things", False),
+        ("/gg_pk_x/user", False),
+        ("/badkey/user", False),  # Bucket with an unknown key: still JSON
+    ],
+)
+def test_an_application_error_is_html_in_words_only_on_browser_pages(path, html):
+    from django.test import RequestFactory
+
+    from gathergrid.errors import ApplicationError
+    from tenants.middleware import ApiErrorMiddleware
+
+    middleware = ApiErrorMiddleware(lambda request: None)
+    error = ApplicationError("That thing cannot be changed now.", status=409)
+    response = middleware.process_exception(RequestFactory().get(path), error)
+    assert response.status_code == 409
+    content_type = response["Content-Type"]
+    assert content_type.startswith("text/html" if html else "application/json")
+    assert "That thing cannot be changed now." in response.content.decode()
