@@ -237,12 +237,12 @@ WITH a AS (
 ), e AS (
   INSERT INTO events (event_time, received_at, name, properties, context,
     user_id, account_id, anonymous_id, message_id, source)
-  SELECT r.event_time, %(received_at)s, r.name, r.properties, r.context, u.id,
+  SELECT r.event_time, r.received_at, r.name, r.properties, r.context, u.id,
     a.id, r.anonymous_id, r.message_id, r.source
   FROM jsonb_to_recordset(%(events)s::jsonb)
-    AS r(event_time timestamptz, name text, properties jsonb, context jsonb,
-      user_id text, account_id text, anonymous_id text, message_id text,
-      source text, n int)
+    AS r(event_time timestamptz, received_at timestamptz, name text,
+      properties jsonb, context jsonb, user_id text, account_id text,
+      anonymous_id text, message_id text, source text, n int)
   LEFT JOIN u ON u.external_id = r.user_id
   LEFT JOIN a ON a.external_id = r.account_id
   ORDER BY r.n
@@ -267,7 +267,8 @@ SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM e),
 
 RECEIPTS_SQL = (
     "INSERT INTO message_receipts (key, received_at) "
-    "SELECT unnest(%s::text[])::uuid, %s ON CONFLICT DO NOTHING RETURNING key"
+    "SELECT k::uuid, r FROM unnest(%s::text[], %s::timestamptz[]) AS x(k, r) "
+    "ON CONFLICT DO NOTHING RETURNING key"
 )
 
 UNLINKS_SQL = """
@@ -354,15 +355,16 @@ def _aliases_apply(messages: list[Message]) -> None:
 
 
 def _entities_and_events_params(
-    messages: list[Message], received_at: datetime
+    messages: list[tuple[Message, datetime]],
 ) -> tuple[dict[str, Any], set[tuple[str, str]]]:
-    users, accounts, organizations, links, unlinks = _collect(messages)
+    users, accounts, organizations, links, unlinks = _collect(m for m, _ in messages)
     events, feedback = [], []
-    for m in messages:
+    for m, received_at in messages:
         if m.kind == Kind.EVENT:
             events.append(
                 {
                     "event_time": m.timestamp,
+                    "received_at": received_at,
                     "name": m.event,
                     "properties": m.properties,
                     "context": m.context,
@@ -410,7 +412,6 @@ def _entities_and_events_params(
         "links": json_text([{"u": u, "a": a} for u, a in sorted(links)]),
         "events": json_text(events),
         "feedback": json_text(feedback),
-        "received_at": received_at,
     }
     return params, unlinks
 
@@ -447,12 +448,27 @@ def _search_path_sql() -> str | None:
     return "SET search_path = " + ",".join(quote_schema_name(s) for s in schemas)
 
 
-@transaction.atomic
 def messages_ingest(messages: list[Message], *, received_at: datetime) -> IngestResult:
-    """Write validated messages; duplicates (by message id) are skipped."""
-    by_key: dict[str, Message] = {}
-    for message in messages:
-        by_key.setdefault(receipt_key(message), message)
+    """Write one request's validated messages; duplicates (by message id) are
+    skipped."""
+    return requests_ingest([(messages, received_at)])[0]
+
+
+@transaction.atomic
+def requests_ingest(
+    requests: list[tuple[list[Message], datetime]],
+) -> list[IngestResult]:
+    """Write several requests' validated messages in one transaction.
+
+    Each request is ``(messages, received_at)``; the result of each is counted
+    apart. A message id sent twice (in one request or in two) is written once,
+    for the first request that sent it.
+    """
+    by_key: dict[str, tuple[Message, datetime, int]] = {}
+    for index, (messages, received_at) in enumerate(requests):
+        for message in messages:
+            by_key.setdefault(receipt_key(message), (message, received_at, index))
+    keys = sorted(by_key)  # hex sorts as the uuids do
     pg = connection.connection
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
         set_path = _search_path_sql()
@@ -463,20 +479,28 @@ def messages_ingest(messages: list[Message], *, received_at: datetime) -> Ingest
             # documents), yet PostgreSQL chose to plan them anew per request,
             # which cost more than running some of them.
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            # Sorted (hex sorts as the uuids do): concurrent requests take row
-            # locks in one order.
-            cursor.execute(RECEIPTS_SQL, [sorted(by_key), received_at], prepare=True)
+            # Sorted: concurrent requests take row locks in one order.
+            cursor.execute(
+                RECEIPTS_SQL,
+                [keys, [by_key[key][1] for key in keys]],
+                prepare=True,
+            )
         fresh_keys = {row[0].hex for row in cursor.fetchall()}
-        fresh = [m for key, m in by_key.items() if key in fresh_keys]
+        fresh = [
+            (message, received_at)
+            for key, (message, received_at, _) in by_key.items()
+            if key in fresh_keys
+        ]
         if fresh:
-            if any(m.kind == Kind.ALIAS for m in fresh):
-                _aliases_apply(fresh)
-            params, unlinks = _entities_and_events_params(fresh, received_at)
+            fresh_messages = [message for message, _ in fresh]
+            if any(m.kind == Kind.ALIAS for m in fresh_messages):
+                _aliases_apply(fresh_messages)
+            params, unlinks = _entities_and_events_params(fresh)
             params.update(
                 (name, json_text(value) if isinstance(value, list) else value)
-                for name, value in usage_params(fresh).items()
+                for name, value in usage_params(fresh_messages).items()
             )
-            custom_objects = _custom_objects_params(fresh)
+            custom_objects = _custom_objects_params(fresh_messages)
             with pg.pipeline():
                 if params["organizations"] != "[]":
                     cursor.execute(ORGANIZATIONS_SQL, params)
@@ -488,4 +512,10 @@ def messages_ingest(messages: list[Message], *, received_at: datetime) -> Ingest
                 if custom_objects:
                     for sql in CUSTOM_OBJECTS_SQL:
                         cursor.execute(sql, custom_objects)
-    return IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))
+    accepted = [0] * len(requests)
+    for key in fresh_keys:
+        accepted[by_key[key][2]] += 1
+    return [
+        IngestResult(accepted=n, duplicates=len(messages) - n)
+        for n, (messages, _) in zip(accepted, requests, strict=True)
+    ]

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 
 from gathergrid.errors import IngestError
 from tenants.models import KeyKind, Tenant, hash_secret
-from tracking.ingest import messages_ingest
+from tracking.group_commit import messages_ingest_grouped
 from tracking.messages import DialectError, Message
 
 ANY_KEY = (KeyKind.API, KeyKind.TRACKING)
@@ -147,9 +147,10 @@ def dialect_error(error: DialectError) -> IngestError:
 
 def ingest_or_error(messages: list[Message], *, received_at) -> None:
     try:
-        messages_ingest(messages, received_at=received_at)
+        messages_ingest_grouped(messages, received_at=received_at)
     except DatabaseError:
-        # Nothing was committed (one transaction), so a retry is safe.
+        # Nothing of this request was committed (its transaction failed), so a
+        # retry is safe.
         raise IngestError(
             "Temporarily unable to store the data; retry.",
             code="unavailable",
