@@ -5,8 +5,10 @@ in SQL (no read-modify-write), creates the users and accounts that messages
 only refer to, links users to accounts, inserts events, and maintains sessions
 and daily usage (``tracking/usage.py``). Callers validate every message first
 (the dialect adapters do), so a request is written whole or not at all.
+``requests_ingest`` writes several requests in one transaction (group commit,
+``tracking/group_commit.py``), counting each one's result apart.
 
-A request costs three round trips to PostgreSQL, whatever its size: the
+A transaction costs three round trips to PostgreSQL, whatever its size: the
 receipts (which messages are new), then one pipeline of the statements that
 write (the entity upserts; then links, events, feedback, sessions and usage),
 then COMMIT.
