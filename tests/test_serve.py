@@ -60,6 +60,8 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
 
         assert postgres_running_in(data_dir)
         assert served.ctrl_c() == 0, "\n".join(served.lines)
+        # The access log is on by default: one line per request.
+        assert any('"GET /login/ ' in line for line in served.lines), served.lines
         time.sleep(0.5)
         assert not postgres_running_in(data_dir), "embedded PostgreSQL left running"
     finally:
@@ -90,3 +92,22 @@ def test_sigint_to_the_serve_process_alone_stops_everything(tmp_path):
             request("GET", served.url + "/healthz")
     finally:
         served.kill()
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+@pytest.mark.parametrize(
+    ("value", "logged"),
+    [(None, True), ("1", True), ("0", False), ("off", False), ("false", False)],
+)
+def test_web_access_log_turns_the_access_log_on_or_off(
+    monkeypatch, server, value, logged
+):
+    from gathergrid.management.commands.serve import server_command
+
+    if value is None:
+        monkeypatch.delenv("WEB_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("WEB_ACCESS_LOG", value)
+    command = server_command(server, "127.0.0.1", 8000, 2)
+    flag = "--access-log" if server == "granian" else "--access-logfile"
+    assert (flag in command) is logged

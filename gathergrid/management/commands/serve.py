@@ -26,8 +26,19 @@ def default_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 
 
+def access_log_enabled() -> bool:
+    """``WEB_ACCESS_LOG=0`` turns the access log off (on by default)."""
+    return os.environ.get("WEB_ACCESS_LOG", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }
+
+
 def server_command(server: str, host: str, port: int, workers: int) -> list[str]:
     threads = os.environ.get("WEB_THREADS", "4")
+    log = access_log_enabled()
     if server == "granian":
         return [
             sys.executable, "-m", "granian",
@@ -37,7 +48,7 @@ def server_command(server: str, host: str, port: int, workers: int) -> list[str]
             "--workers", str(workers),
             "--blocking-threads", threads,
             "--no-ws",
-            "--access-log",
+            *(["--access-log"] if log else []),
             "--workers-kill-timeout", "20",
             "gathergrid.wsgi:application",
         ]  # fmt: skip
@@ -48,7 +59,7 @@ def server_command(server: str, host: str, port: int, workers: int) -> list[str]
         "--workers", str(workers),
         "--worker-class", "gthread",
         "--threads", threads,
-        "--access-logfile", "-",
+        *(["--access-logfile", "-"] if log else []),
         "--graceful-timeout", "20",
         "--no-control-socket",
     ]  # fmt: skip
