@@ -249,19 +249,35 @@ WITH a AS (
   LEFT JOIN a ON a.external_id = r.account_id
   ORDER BY r.n
   RETURNING 1
+), fo AS (
+  -- Feedback these calls update (Bucket's feedbackId), as it was: usage
+  -- takes it back out before adding it as it is now.
+  SELECT t.id, t.account_id, t.created_at, t.score
+  FROM jsonb_to_recordset(%(feedback)s::jsonb) AS r(source text, key text)
+  JOIN feedback t ON t.source = r.source AND t.message_id = r.key
 ), f AS (
-  INSERT INTO feedback (feature_id, user_id, account_id, score, comment,
+  INSERT INTO feedback AS t (feature_id, user_id, account_id, score, comment,
     question, source, message_id, created_at)
   SELECT r.feature_id, u.id, a.id, r.score, r.comment, r.question, r.source,
-    r.message_id, r.created_at
+    r.key, r.created_at
   FROM jsonb_to_recordset(%(feedback)s::jsonb)
     AS r(feature_id text, user_id text, account_id text, score smallint,
-      comment text, question text, source text, message_id text,
+      comment text, question text, source text, key text,
       created_at timestamptz, n int)
   LEFT JOIN u ON u.external_id = r.user_id
   LEFT JOIN a ON a.external_id = r.account_id
   ORDER BY r.n
-  RETURNING 1
+  -- A later call about the same feedback: what it gives wins, the rest stays.
+  ON CONFLICT (source, message_id) DO UPDATE SET
+    feature_id = EXCLUDED.feature_id,
+    user_id = COALESCE(EXCLUDED.user_id, t.user_id),
+    account_id = COALESCE(EXCLUDED.account_id, t.account_id),
+    score = COALESCE(EXCLUDED.score, t.score),
+    comment = CASE WHEN EXCLUDED.comment <> '' THEN EXCLUDED.comment
+      ELSE t.comment END,
+    question = CASE WHEN EXCLUDED.question <> '' THEN EXCLUDED.question
+      ELSE t.question END
+  RETURNING id, account_id, created_at, score
 ), {USAGE_CTES}
 SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM e),
   (SELECT count(*) FROM f), (SELECT count(*) FROM g)
@@ -360,7 +376,8 @@ def _entities_and_events_params(
     messages: list[tuple[Message, datetime]],
 ) -> tuple[dict[str, Any], set[tuple[str, str]]]:
     users, accounts, organizations, links, unlinks = _collect(m for m, _ in messages)
-    events, feedback = [], []
+    events: list[dict[str, Any]] = []
+    feedback: dict[tuple[str, str], dict[str, Any]] = {}
     for m, received_at in messages:
         if m.kind == Kind.EVENT:
             events.append(
@@ -379,8 +396,12 @@ def _entities_and_events_params(
                 }
             )
         elif m.kind == Kind.FEEDBACK:
-            feedback.append(
-                {
+            # One row per feedback: calls naming the same one (Bucket's
+            # feedbackId) merge in order, the later call's fields winning.
+            key = m.external_id or m.message_id
+            row = feedback.get((m.source, key))
+            if row is None:
+                feedback[(m.source, key)] = {
                     "feature_id": m.feature_id,
                     "user_id": m.user_id,
                     "account_id": m.account_id,
@@ -388,11 +409,18 @@ def _entities_and_events_params(
                     "comment": m.comment or "",
                     "question": m.question or "",
                     "source": m.source,
-                    "message_id": m.message_id,
+                    "key": key,
                     "created_at": m.timestamp,
                     "n": len(feedback),
                 }
-            )
+                continue
+            row["feature_id"] = m.feature_id
+            for name in ("user_id", "account_id", "score"):
+                if getattr(m, name) is not None:
+                    row[name] = getattr(m, name)
+            for name in ("comment", "question"):
+                if getattr(m, name):
+                    row[name] = getattr(m, name)
     params = {
         "organizations": json_text([o.row() for o in organizations.values()]),
         "accounts": json_text(
@@ -413,7 +441,7 @@ def _entities_and_events_params(
         "user_ids": list(users),
         "links": json_text([{"u": u, "a": a} for u, a in sorted(links)]),
         "events": json_text(events),
-        "feedback": json_text(feedback),
+        "feedback": json_text(list(feedback.values())),
     }
     return params, unlinks
 

@@ -55,6 +55,9 @@ class Message:
     comment: str | None = None
     question: str | None = None
     # CUSTOM_OBJECT: the object type's id, the instance's id and name.
+    # FEEDBACK: ``external_id`` is the id of earlier feedback this call
+    # updates (Bucket's ``feedbackId``); without it the call is new feedback
+    # whose id is its message id.
     custom_object_id: str | None = None
     external_id: str | None = None
     name: str | None = None

@@ -147,6 +147,8 @@ class Feedback(models.Model):
     comment = models.TextField(blank=True, default="")
     question = models.TextField(blank=True, default="")
     source = models.CharField(max_length=20)
+    # The feedback's id: the message id of the call that created it (what
+    # Bucket's answer calls ``feedbackId``; later calls naming it update it).
     message_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -158,7 +160,10 @@ class Feedback(models.Model):
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
                 name="feedback_score_1_to_5",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["source", "message_id"], name="feedback_source_message"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -235,6 +240,7 @@ class AccountUsage(models.Model):
     page_views = models.IntegerField(default=0)
     events = models.IntegerField(default=0)
     feedback_count = models.IntegerField(default=0)
+    feedback_scored = models.IntegerField(default=0)  # feedback with a score
     feedback_score_sum = models.IntegerField(default=0)
 
     class Meta:

@@ -189,7 +189,7 @@ register(
         name="account_usage",
         table="account_usage",
         description="Per account and UTC day: active users, sessions, page views, "
-        "events and feedback (count and score sum).",
+        "events and feedback (count, count with a score, score sum).",
         columns=_columns(
             ("id", "bigint"),
             ("account_id", "bigint"),
@@ -199,6 +199,7 @@ register(
             ("page_views", "integer"),
             ("events", "integer"),
             ("feedback_count", "integer"),
+            ("feedback_scored", "integer"),
             ("feedback_score_sum", "integer"),
         ),
         relations={

@@ -4,9 +4,11 @@ Sessions: a user's page views (``page.viewed``) with less than 30 minutes
 between them. New page views are merged with the user's sessions that lie
 within 30 minutes of them, so late events extend, split nothing, and may
 join two sessions into one. Usage: per account and UTC day, counters are
-added to: events, page views, feedback, active users (a user counts once per
-account and day, through ``account_day_users``) and sessions (+1 for each
-session written, -1 for each one it replaced, on the day a session starts).
+added to: events, page views, feedback (count, count with a score, score
+sum; feedback a later call updates is taken out as it was and added as it
+is), active users (a user counts once per account and day, through
+``account_day_users``) and sessions (+1 for each session written, -1 for
+each one it replaced, on the day a session starts).
 
 All of it rides in one of the writer's statements (``USAGE_CTES``), whatever
 the number of events, with one upsert per account and day.
@@ -24,7 +26,8 @@ SESSION_GAP = timedelta(minutes=30)
 # locks on the users keep two requests from merging one user's sessions at
 # once; the statement's snapshot then includes the sessions of whichever
 # request held them before). ``a`` and ``u`` are the request's accounts and
-# users (external id -> id). Parameters, by external id: page views (user,
+# users (external id -> id); ``f`` and ``fo`` its feedback as written and, for
+# feedback it updated, as it was. Parameters, by external id: page views (user,
 # time, account), active users (account, day, user) and counters per
 # (account, day). Sessions are found through their index on (user, end).
 USAGE_CTES = """
@@ -77,27 +80,36 @@ v AS (
   ON CONFLICT DO NOTHING
   RETURNING account_id, day
 ), deltas (account_id, day, active_users, sessions, page_views, events,
-    feedback_count, feedback_score_sum) AS (
-  SELECT a.id, r.day, 0, 0, r.page_views, r.events, r.feedback_count,
-    r.feedback_score_sum
+    feedback_count, feedback_scored, feedback_score_sum) AS (
+  SELECT a.id, r.day, 0, 0, r.page_views, r.events, 0, 0, 0
   FROM jsonb_to_recordset(%(counters)s::jsonb)
-    AS r(account_id text, day date, page_views int, events int,
-      feedback_count int, feedback_score_sum int)
+    AS r(account_id text, day date, page_views int, events int)
   JOIN a ON a.external_id = r.account_id
   UNION ALL
-  SELECT account_id, day, 1, 0, 0, 0, 0, 0 FROM d
+  SELECT account_id, day, 1, 0, 0, 0, 0, 0, 0 FROM d
   -- Sessions count on the day they start, for their account.
   UNION ALL
-  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, 1, 0, 0, 0, 0
+  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, 1, 0, 0, 0, 0, 0
   FROM made WHERE account_id IS NOT NULL
   UNION ALL
-  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, -1, 0, 0, 0, 0
+  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, -1, 0, 0, 0, 0, 0
   FROM gone WHERE account_id IS NOT NULL
+  -- Feedback counts on the day it was given: as it is now, minus as it was
+  -- (when a call updated it).
+  UNION ALL
+  SELECT account_id, (created_at AT TIME ZONE 'UTC')::date, 0, 0, 0, 0, 1,
+    (score IS NOT NULL)::int, COALESCE(score, 0)
+  FROM f WHERE account_id IS NOT NULL
+  UNION ALL
+  SELECT account_id, (created_at AT TIME ZONE 'UTC')::date, 0, 0, 0, 0, -1,
+    -(score IS NOT NULL)::int, -COALESCE(score, 0)
+  FROM fo WHERE account_id IS NOT NULL
 ), g AS (
   INSERT INTO account_usage AS g (account_id, day, active_users, sessions,
-    page_views, events, feedback_count, feedback_score_sum)
+    page_views, events, feedback_count, feedback_scored, feedback_score_sum)
   SELECT account_id, day, sum(active_users), sum(sessions), sum(page_views),
-    sum(events), sum(feedback_count), sum(feedback_score_sum)
+    sum(events), sum(feedback_count), sum(feedback_scored),
+    sum(feedback_score_sum)
   FROM deltas GROUP BY account_id, day
   -- Sorted, like every upsert of the writer: no deadlock between requests.
   ORDER BY account_id, day
@@ -107,14 +119,19 @@ v AS (
     page_views = g.page_views + EXCLUDED.page_views,
     events = g.events + EXCLUDED.events,
     feedback_count = g.feedback_count + EXCLUDED.feedback_count,
+    feedback_scored = g.feedback_scored + EXCLUDED.feedback_scored,
     feedback_score_sum = g.feedback_score_sum + EXCLUDED.feedback_score_sum
   RETURNING 1
 )"""
 
 
 def usage_params(messages: list[Message]) -> dict[str, Any]:
-    """``USAGE_CTES``' parameters for a request's new messages (rows as lists)."""
-    counters: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    """``USAGE_CTES``' parameters for a request's new messages (rows as lists).
+
+    Feedback is counted in SQL, from what the writer's feedback upsert
+    returns (a call may update earlier feedback).
+    """
+    counters: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
     active: set[tuple[str, date, str]] = set()
     views: list[dict[str, Any]] = []
     for m in messages:
@@ -136,25 +153,14 @@ def usage_params(messages: list[Message]) -> dict[str, Any]:
                         "account_id": m.account_id,
                     }
                 )
-        elif m.kind == Kind.FEEDBACK and m.account_id:
-            row = counters[(m.account_id, m.timestamp.date())]
-            row[2] += 1
-            row[3] += m.score or 0
     return {
         "views": views,
         "active": [
             {"account_id": a, "day": d, "user_id": u} for a, d, u in sorted(active)
         ],
         "counters": [
-            {
-                "account_id": a,
-                "day": d,
-                "page_views": p,
-                "events": e,
-                "feedback_count": fc,
-                "feedback_score_sum": fs,
-            }
-            for (a, d), (p, e, fc, fs) in counters.items()
+            {"account_id": a, "day": d, "page_views": p, "events": e}
+            for (a, d), (p, e) in counters.items()
         ],
         "gap": SESSION_GAP,
     }

@@ -41,8 +41,12 @@ Decisions where the reference is silent or loose:
 - ``score`` is an integer 1-5 (``4.0`` is 4; ``4.5``, ``0``, ``6``, ``"4"``
   and ``true`` are refused); null means "not given". ``comment`` is a string;
   ``""`` means "not given". ``question`` is the question the user answered,
-  else the SDK's ``promptedQuestion``. Other SDK fields (``feedbackId``,
-  ``promptId``, ``source``) are accepted and not stored.
+  else the SDK's ``promptedQuestion``. ``feedbackId`` (a string or number,
+  as ids are) names feedback given earlier, whose id our answer returned:
+  the call updates it (the browser SDK's feedback widget sends the score,
+  then the comment with the id it got back; what a call gives wins, the rest
+  is kept). An id we do not know starts feedback with that id. Other SDK
+  fields (``promptId``, ``source``) are accepted and not stored.
 - ``attributes`` and ``context`` are objects (null = absent);
   ``context.active`` is a boolean (null = absent). ``context`` is accepted on
   every method (the reference lists it for user, company and event).
@@ -356,6 +360,7 @@ def _feedback(item: dict[str, Any], at, errors: _Errors) -> dict[str, Any]:
     comment = _text(item.get("comment"), at("comment"), errors)
     question = _text(item.get("question"), at("question"), errors)
     prompted = _text(item.get("promptedQuestion"), at("promptedQuestion"), errors)
+    feedback_id = _id(item.get("feedbackId"), at("feedbackId"), errors)
     if score is None and comment is None:
         errors.add(at("score"), "score (1 to 5) or comment is required")
     return {
@@ -363,6 +368,7 @@ def _feedback(item: dict[str, Any], at, errors: _Errors) -> dict[str, Any]:
         "score": score,
         "comment": comment,
         "question": question if question is not None else prompted,
+        "external_id": feedback_id,
     }
 
 

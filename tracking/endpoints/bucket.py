@@ -24,8 +24,9 @@ a key is not Bucket's (it is Gather's), so only ``/{key}/events`` is routed.
 - JSON only: another ``Content-Type`` is a 400. ``Content-Encoding: gzip`` is
   accepted. Bodies above 512 KB (decompressed) are refused.
 - Answers: ``200 {"success": true}`` (what Bucket answers and the node SDK
-  checks); a feedback call also gets its ``feedbackId`` (the message id), which
-  the SDKs' feedback widget reads. Errors are JSON ``{code, message}``, plus
+  checks); a feedback call also gets its ``feedbackId`` (the feedback's id:
+  the one the call named, else its message id), which the SDKs' feedback
+  widget sends back with the comment. Errors are JSON ``{code, message}``, plus
   ``details`` (``[{path, message}]``) for bad input: 400 for bad input, 401 for
   a missing or unknown key, 405 for another method, 503 (``Retry-After``) when
   the database is unavailable (nothing was written; retry).
@@ -189,7 +190,7 @@ def _call(request: HttpRequest, key: str | None, method: str) -> dict[str, Any]:
     )
     answer: dict[str, Any] = {"success": True}
     if messages and messages[0].kind == Kind.FEEDBACK:
-        answer["feedbackId"] = messages[0].message_id
+        answer["feedbackId"] = messages[0].external_id or messages[0].message_id
     return answer
 
 
