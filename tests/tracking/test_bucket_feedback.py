@@ -2,7 +2,10 @@
 feedback widget sends the score, then (with the ``feedbackId`` our answer
 gave) the comment. One feedback, counted once in the account's usage."""
 
+import importlib
+
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
 from tests.rest.conftest import api_for
@@ -146,3 +149,21 @@ def test_account_usage_exposes_the_scored_count_over_rest(tenant_a):
     assert response.json() == [
         {"feedback_count": 2, "feedback_scored": 1, "feedback_score_sum": 4}
     ]
+
+
+def test_the_migration_fills_feedback_scored_from_stored_feedback(tenant_a):
+    migration = importlib.import_module(
+        "tracking.migrations.0004_feedback_ids_and_scored_count"
+    )
+    widget_step(tenant_a, score=4)
+    widget_step(tenant_a, comment="Words", timestamp="2026-11-01T13:00:00Z")
+    widget_step(tenant_a, score=2, timestamp="2026-11-02T09:00:00Z")
+    with tenant_a.tenant:
+        AccountUsage.objects.update(feedback_scored=0)  # as before the migration
+        with connection.cursor() as cursor:
+            cursor.execute(migration.FEEDBACK_SCORED_BACKFILL)
+        per_day = dict(AccountUsage.objects.values_list("day", "feedback_scored"))
+    assert {str(day): n for day, n in per_day.items()} == {
+        "2026-11-01": 1,
+        "2026-11-02": 1,
+    }
