@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
+from django.db.models import Max
 from django.utils import timezone
 
 from gathergrid.errors import PostgrestError
@@ -363,6 +364,16 @@ class FieldWriter(ModelWriter):
                 raise invalid("options", f"thing {target} does not exist", row=index)
         return options
 
+    def insert(self, rows, *, ctx, upsert):
+        cleaned = [
+            self.clean(row, index=_row_label(i, len(rows)), ctx=ctx, creating=True)
+            for i, row in enumerate(rows)
+        ]
+        if upsert is None:
+            _positions_append(cleaned)
+        given = {column for row in cleaned for column in row}
+        return self.insert_rows(cleaned, ctx=ctx, upsert=upsert, given=given)
+
     def check_update(self, ids, values):
         if (
             "data_type" in values
@@ -380,6 +391,26 @@ class FieldWriter(ModelWriter):
                 values["options"] = self.clean_options(
                     field.data_type, values["options"], index=None
                 )
+
+
+def _positions_append(rows: list[dict[str, Any]]) -> None:
+    """New fields sent without a ``position`` go after their thing's others,
+    in the order sent (as the browser UI adds them)."""
+    thing_ids = {row["thing_id"] for row in rows if "position" not in row}
+    if not thing_ids:
+        return
+    last = dict(
+        Field.objects.filter(thing_id__in=thing_ids)
+        .values("thing_id")
+        .annotate(last=Max("position"))
+        .values_list("thing_id", "last")
+    )
+    for row in rows:
+        thing_id = row["thing_id"]
+        if "position" in row:
+            last[thing_id] = max(last.get(thing_id, -1), row["position"])
+        else:
+            row["position"] = last[thing_id] = last.get(thing_id, -1) + 1
 
 
 # --- Entries and values ---------------------------------------------------------

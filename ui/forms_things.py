@@ -12,7 +12,6 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 
 from gathergrid.errors import ApplicationError
 from gathergrid.models import Field, FieldDataType, Thing
@@ -285,12 +284,8 @@ class FieldForm(forms.Form):
         """Add the field after the thing's others; False with reasons on the form."""
         if not self.is_valid():
             return False
-        last = Field.objects.filter(thing=thing).aggregate(last=Max("position"))["last"]
-        row = {
-            **self._row(),
-            "thing_id": thing.pk,
-            "position": 0 if last is None else last + 1,
-        }
+        # The writer puts a field sent without a position after the others.
+        row = {**self._row(), "thing_id": thing.pk}
         return (
             write_or_explain(
                 lambda: FieldWriter().insert([row], ctx=ctx, upsert=None),

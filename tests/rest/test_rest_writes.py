@@ -533,3 +533,22 @@ def test_long_text_values_are_accepted_and_filterable(api, tenant_a, catalog):
     assert found.json() == []  # stored as entered: trailing space kept
     found = api.get("entries?select=id&values->>Notes=like.word word*")
     assert found.json() == [{"id": response.json()[0]["id"]}]
+
+
+def test_new_fields_without_a_position_go_after_their_things_others(api, catalog):
+    def add(rows) -> dict[str, int]:
+        response = api.post("fields", rows, prefer="return=representation")
+        assert response.status_code == 201, response.content
+        return {row["name"]: row["position"] for row in response.json()}
+
+    task, person = catalog.thing.id, catalog.other_thing.id
+    # Task's last field is at 5, Person's only one at 0: in the order sent.
+    assert add(
+        [
+            {"thing_id": task, "name": "Owner"},
+            {"thing_id": person, "name": "Phone"},
+            {"thing_id": task, "name": "Tags"},
+        ]
+    ) == {"Owner": 6, "Phone": 1, "Tags": 7}
+    assert add({"thing_id": task, "name": "Notes", "position": 9}) == {"Notes": 9}
+    assert add({"thing_id": task, "name": "Later"}) == {"Later": 10}
