@@ -577,6 +577,84 @@ class FieldEntryWriter(ModelWriter):
         return changed
 
 
+def _value_check(
+    row: dict[str, Any],
+    index: int,
+    total: int,
+    *,
+    entries: dict[int, int],
+    fields: dict[int, Field],
+):
+    """One value checked against its entry and field (not its reference
+    target: see ``_first_bad_reference``); its normal form."""
+    label = _row_label(index, total)
+    if row["entry_id"] not in entries:
+        raise PostgrestError(
+            'insert or update on table "field_entries" violates foreign key '
+            'constraint "field_entries_entry_id_fkey"',
+            code="23503",
+            status=409,
+            details=f"Key (entry_id)=({row['entry_id']}) is not present in table "
+            '"entries".',
+        )
+    field = fields.get(row["field_id"])
+    if field is None:
+        raise PostgrestError(
+            'insert or update on table "field_entries" violates foreign key '
+            'constraint "field_entries_field_id_fkey"',
+            code="23503",
+            status=409,
+            details=f"Key (field_id)=({row['field_id']}) is not present in table "
+            '"fields".',
+        )
+    if field.thing_id != entries[row["entry_id"]]:
+        raise invalid(
+            "field_id",
+            f"field {field.id} ('{field.name}') belongs to thing {field.thing_id}, "
+            f"not to the entry's thing {entries[row['entry_id']]}",
+            row=label,
+        )
+    if not field.active:
+        raise invalid("field_id", f"field '{field.name}' is inactive", row=label)
+    try:
+        normal = normalise(field.data_type, field.options, row.get("entered_value"))
+    except InvalidValue as error:
+        raise invalid("entered_value", f"'{field.name}': {error}", row=label) from None
+    if normal.text is None and field.mandatory:
+        raise invalid(
+            "entered_value",
+            f"'{field.name}' is mandatory and needs a value",
+            row=label,
+        )
+    return normal
+
+
+def _first_bad_reference(
+    references: list[tuple[int, Field, Any]],
+) -> tuple[int, Field, Any] | None:
+    """The first value naming no entry of its field's target thing: one query
+    per target thing, whatever the number of values."""
+    wanted: dict[Any, set[int]] = {}
+    for _, field, normal in references:
+        if normal.text is not None:
+            target = (field.options or {}).get("thing_id")
+            wanted.setdefault(target, set()).add(int(normal.number))
+    found = {
+        target: set(
+            Entry.objects.filter(thing_id=target, pk__in=ids).values_list(
+                "pk", flat=True
+            )
+        )
+        for target, ids in wanted.items()
+    }
+    for reference in references:
+        _, field, normal = reference
+        target = (field.options or {}).get("thing_id")
+        if normal.text is not None and int(normal.number) not in found[target]:
+            return reference
+    return None
+
+
 def values_write(
     rows: list[dict[str, Any]],
     *,
@@ -591,60 +669,31 @@ def values_write(
     fields = {f.id: f for f in Field.objects.filter(pk__in=field_ids)}
     total = len(rows)
     prepared = []
+    # References are checked after the loop, one query per referenced thing;
+    # the first bad row (in the order sent) is the one reported.
+    references: list[tuple[int, Field, Any]] = []
+    failure: tuple[int, PostgrestError] | None = None
     for index, row in enumerate(rows):
-        label = _row_label(index, total)
-        if row["entry_id"] not in entries:
-            raise PostgrestError(
-                'insert or update on table "field_entries" violates foreign key '
-                'constraint "field_entries_entry_id_fkey"',
-                code="23503",
-                status=409,
-                details=f"Key (entry_id)=({row['entry_id']}) is not present in table "
-                '"entries".',
-            )
-        field = fields.get(row["field_id"])
-        if field is None:
-            raise PostgrestError(
-                'insert or update on table "field_entries" violates foreign key '
-                'constraint "field_entries_field_id_fkey"',
-                code="23503",
-                status=409,
-                details=f"Key (field_id)=({row['field_id']}) is not present in table "
-                '"fields".',
-            )
-        if field.thing_id != entries[row["entry_id"]]:
-            raise invalid(
-                "field_id",
-                f"field {field.id} ('{field.name}') belongs to thing {field.thing_id}, "
-                f"not to the entry's thing {entries[row['entry_id']]}",
-                row=label,
-            )
-        if not field.active:
-            raise invalid("field_id", f"field '{field.name}' is inactive", row=label)
         try:
-            normal = normalise(field.data_type, field.options, row.get("entered_value"))
-        except InvalidValue as error:
-            raise invalid(
-                "entered_value", f"'{field.name}': {error}", row=label
-            ) from None
-        if normal.text is None and field.mandatory:
-            raise invalid(
-                "entered_value",
-                f"'{field.name}' is mandatory and needs a value",
-                row=label,
-            )
+            normal = _value_check(row, index, total, entries=entries, fields=fields)
+        except PostgrestError as error:
+            failure = (index, error)
+            break
+        field = fields[row["field_id"]]
         if field.data_type == FieldDataType.REFERENCE:
-            target = (field.options or {}).get("thing_id")
-            if not Entry.objects.filter(
-                pk=int(normal.number), thing_id=target
-            ).exists():
-                raise invalid(
-                    "entered_value",
-                    f"'{field.name}': entry {normal.text} is not an entry "
-                    f"of thing {target}",
-                    row=label,
-                )
+            references.append((index, field, normal))
         prepared.append({**row, "entered_value": normal.text, **normal.shadow_values()})
+    bad = _first_bad_reference(references)
+    if bad is not None and (failure is None or bad[0] < failure[0]):
+        index, field, normal = bad
+        raise invalid(
+            "entered_value",
+            f"'{field.name}': entry {normal.text} is not an entry "
+            f"of thing {(field.options or {}).get('thing_id')}",
+            row=_row_label(index, total),
+        )
+    if failure is not None:
+        raise failure[1]
     existing: dict[tuple[int, int], tuple[str | None, bool]] = {}
     if upsert is not None:
         for entry_id, field_id, value, active in FieldEntry.objects.filter(

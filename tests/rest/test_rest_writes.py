@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gathergrid.models import Entry, FieldEntry, Thing
+from gathergrid.models import Entry, Field, FieldDataType, FieldEntry, Thing
 from tests.rest.conftest import api_for
 
 pytestmark = pytest.mark.django_db
@@ -552,3 +552,95 @@ def test_new_fields_without_a_position_go_after_their_things_others(api, catalog
     ) == {"Owner": 6, "Phone": 1, "Tags": 7}
     assert add({"thing_id": task, "name": "Notes", "position": 9}) == {"Notes": 9}
     assert add({"thing_id": task, "name": "Later"}) == {"Later": 10}
+
+
+@pytest.fixture
+def assignee(tenant_a, catalog):
+    """A reference field Task -> Person, and three people."""
+    with tenant_a.tenant:
+        field = Field.objects.create(
+            thing=catalog.thing,
+            name="Assignee",
+            data_type=FieldDataType.REFERENCE,
+            position=6,
+            options={"thing_id": catalog.other_thing.id},
+        )
+        people = [Entry.objects.create(thing=catalog.other_thing) for _ in range(3)]
+    return field, people
+
+
+def tasks(api, catalog, n: int) -> list[int]:
+    rows = [
+        {"thing_id": catalog.thing.id, "values": {"Title": f"t{i}"}} for i in range(n)
+    ]
+    response = api.post("entries", rows, prefer="return=representation")
+    assert response.status_code == 201, response.content
+    return [row["id"] for row in response.json()]
+
+
+def test_reference_values_cost_constant_statements(api, tenant_a, catalog, assignee):
+    field, people = assignee
+
+    def statements(entry_ids) -> int:
+        rows = [
+            {"entry_id": e, "field_id": field.id, "value": str(people[i % 3].id)}
+            for i, e in enumerate(entry_ids)
+        ]
+        with CaptureQueriesContext(connection) as context:
+            response = api.post("field_entries", rows)
+            assert response.status_code == 201, response.content
+        return len(context.captured_queries)
+
+    ids = tasks(api, catalog, 32)
+    assert statements(ids[:2]) == statements(ids[2:])
+    with tenant_a.tenant:
+        stored = FieldEntry.objects.filter(field=field).values_list(
+            "value_number", flat=True
+        )
+        assert sorted(set(stored)) == sorted(p.id for p in people)
+
+
+@pytest.mark.parametrize(
+    ("bad_rows", "reported"),
+    [
+        ({2: "reference"}, 2),
+        ({1: "reference", 3: "type"}, 1),  # the first bad row, whatever its kind
+        ({1: "type", 3: "reference"}, 1),
+    ],
+)
+def test_the_first_bad_value_is_reported_and_nothing_written(
+    api, tenant_a, catalog, assignee, bad_rows, reported
+):
+    field, people = assignee
+    ids = tasks(api, catalog, 5)
+    rows = []
+    for i, entry_id in enumerate(ids):
+        if bad_rows.get(i) == "reference":
+            rows.append(
+                {"entry_id": entry_id, "field_id": field.id, "value": str(ids[0])}
+            )
+        elif bad_rows.get(i) == "type":
+            rows.append({"entry_id": entry_id, "field_id": field.id, "value": "abc"})
+        else:
+            rows.append(
+                {"entry_id": entry_id, "field_id": field.id, "value": str(people[0].id)}
+            )
+    response = api.post("field_entries", rows)
+    assert response.status_code == 400, response.content
+    assert response.json()["message"].startswith(f"row {reported}: entered_value")
+    with tenant_a.tenant:
+        assert not FieldEntry.objects.filter(field=field).exists()
+
+
+def test_a_reference_can_be_cleared(api, tenant_a, catalog, assignee):
+    field, people = assignee
+    (entry_id,) = tasks(api, catalog, 1)
+    for value in (str(people[1].id), None):
+        response = api.post(
+            "field_entries?on_conflict=entry_id,field_id",
+            {"entry_id": entry_id, "field_id": field.id, "value": value},
+            prefer="resolution=merge-duplicates",
+        )
+        assert response.status_code in (200, 201), response.content
+    with tenant_a.tenant:
+        assert FieldEntry.objects.get(field=field).entered_value is None
