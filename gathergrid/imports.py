@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, BinaryIO, TextIO
 
 from django.conf import settings
@@ -702,14 +702,58 @@ def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
 def import_discard(*, job: ImportJob) -> ImportJob:
     """Drop a job that was not applied, with its staging rows."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    _refuse_unless(
-        job, {ImportStatus.MAPPING, ImportStatus.VALIDATING, ImportStatus.VALIDATED}
-    )
+    _refuse_unless(job, PENDING)
     job.status = ImportStatus.DISCARDED
     job.updated_at = timezone.now()
     job.save()
     _staging_drop(job)
     return job
+
+
+PENDING = {ImportStatus.MAPPING, ImportStatus.VALIDATING, ImportStatus.VALIDATED}
+
+
+@dataclass(frozen=True)
+class ExpiredImports:
+    jobs: int
+    staged_rows: int
+
+
+def import_jobs_expire(
+    *, older_than: timedelta, dry_run: bool = False
+) -> ExpiredImports:
+    """Discard the imports (of the connection's tenant) left unapplied for
+    ``older_than``, with their staged rows: an upload nobody finishes would
+    otherwise keep its whole file in the database."""
+    cutoff = timezone.now() - older_than
+    stale = ImportJob.objects.filter(status__in=PENDING, updated_at__lt=cutoff)
+    jobs = rows = 0
+    for job_id in stale.order_by("id").values_list("id", flat=True):
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.status not in PENDING or job.updated_at >= cutoff:
+                continue  # touched meanwhile
+            jobs += 1
+            rows += ImportRow.objects.filter(job=job).count()
+            if dry_run:
+                continue
+            job.status = ImportStatus.DISCARDED
+            job.error = (
+                f"Discarded automatically: not applied within "
+                f"{_duration_words(older_than)} of its last step."
+            )
+            job.updated_at = timezone.now()
+            job.save()
+            _staging_drop(job)
+    return ExpiredImports(jobs=jobs, staged_rows=rows)
+
+
+def _duration_words(duration: timedelta) -> str:
+    days, hours = duration.days, duration.seconds // 3600
+    if days and not hours:
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours += days * 24
+    return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
 # --- Reads ------------------------------------------------------------------------

@@ -233,3 +233,26 @@ def schemas_with_pending_migrations(schemas: Iterable[str]) -> list[str]:
             for schema, app, name in cursor.fetchall():
                 applied[schema].add((app, name))
     return [schema for schema in schemas if not expected <= applied[schema]]
+
+
+def tenant_schemas_existing() -> tuple[list[str], list[str]]:
+    """The tenants' schema names, in order: those that exist, and those whose
+    schema is missing (for commands that run in every tenant to report)."""
+    from django_tenants.utils import get_public_schema_name
+
+    from tenants.models import Tenant
+
+    tenants = list(
+        Tenant.objects.exclude(schema_name=get_public_schema_name())
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [tenants]
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+    return (
+        [schema for schema in tenants if schema in existing],
+        [schema for schema in tenants if schema not in existing],
+    )

@@ -7,10 +7,8 @@ and the others still run; the command then exits non-zero.
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Tenant
-from tenants.schemas import TEMPLATE_SCHEMA
+from tenants.schemas import TEMPLATE_SCHEMA, tenant_schemas_existing
 from tracking.partitions import MONTHS_AHEAD, MONTHS_BACK, event_partitions_ensure
 
 
@@ -62,17 +60,7 @@ class Command(BaseCommand):
 
     def _tenant_schemas(self) -> list[str]:
         """The tenants' schemas that exist (a missing one is reported)."""
-        tenants = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name())
-            .order_by("schema_name")
-            .values_list("schema_name", flat=True)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [tenants]
-            )
-            existing = {row[0] for row in cursor.fetchall()}
-        for schema in tenants:
-            if schema not in existing:
-                self.stderr.write(f"Tenant {schema!r} has no schema: skipped.")
-        return [schema for schema in tenants if schema in existing]
+        existing, missing = tenant_schemas_existing()
+        for schema in missing:
+            self.stderr.write(f"Tenant {schema!r} has no schema: skipped.")
+        return existing
