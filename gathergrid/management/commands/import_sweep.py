@@ -11,10 +11,9 @@ exits non-zero).
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
-from gathergrid.imports import import_jobs_expire
-from tenants.schemas import tenant_schemas_existing
+from gathergrid.imports import ExpiredImports, import_jobs_expire
+from tenants.commands import run_in_schemas, schemas_to_run
 
 DEFAULT_DAYS = 7
 
@@ -36,43 +35,27 @@ class Command(BaseCommand):
         if options["days"] <= 0:
             raise CommandError("--days must be more than 0.")
         older_than = timedelta(days=options["days"])
-        connection.set_schema_to_public()
-        schemas, missing = tenant_schemas_existing()
-        for schema in missing:
-            self.stderr.write(f"Tenant {schema!r} has no schema: skipped.")
-        if options["schema"]:
-            if options["schema"] not in schemas:
-                raise CommandError(f"No tenant schema {options['schema']!r}.")
-            schemas = [options["schema"]]
+        schemas = schemas_to_run(self, only=options["schema"])
         verb = "would discard" if options["dry_run"] else "discarded"
-        failed, jobs, rows = [], 0, 0
-        for number, schema in enumerate(schemas, start=1):
-            prefix = f"[{number}/{len(schemas)}] {schema}:"
-            connection.set_schema(schema)
-            try:
-                expired = import_jobs_expire(
-                    older_than=older_than, dry_run=options["dry_run"]
-                )
-            except Exception as error:  # reported; the other tenants still run
-                failed.append(schema)
-                self.stderr.write(f"{prefix} failed: {error}")
-                continue
-            finally:
-                connection.set_schema_to_public()
-            jobs += expired.jobs
-            rows += expired.staged_rows
-            if expired.jobs:
-                self.stdout.write(
-                    f"{prefix} {verb} {expired.jobs:,} import(s), "
-                    f"{expired.staged_rows:,} staged row(s)"
-                )
-            else:
-                self.stdout.write(f"{prefix} nothing to discard")
-        self.stdout.write(
-            f"{verb.capitalize()} {jobs:,} import(s) and {rows:,} staged row(s) "
-            f"in {len(schemas) - len(failed)} tenant(s)."
-        )
-        if failed:
-            raise CommandError(
-                f"Failed in {len(failed)} tenant(s): {', '.join(failed)}"
+
+        def describe(expired: ExpiredImports) -> str:
+            if not expired.jobs:
+                return "nothing to discard"
+            return (
+                f"{verb} {expired.jobs:,} import(s), "
+                f"{expired.staged_rows:,} staged row(s)"
             )
+
+        results = run_in_schemas(
+            self,
+            schemas,
+            lambda: import_jobs_expire(
+                older_than=older_than, dry_run=options["dry_run"]
+            ),
+            describe,
+        )
+        self.stdout.write(
+            f"{verb.capitalize()} {sum(r.jobs for r in results):,} import(s) and "
+            f"{sum(r.staged_rows for r in results):,} staged row(s) "
+            f"in {len(results)} tenant(s)."
+        )
