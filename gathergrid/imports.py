@@ -17,7 +17,9 @@ import codecs
 import csv
 import io
 import json
+import logging
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django_tenants.utils import quote_schema_name
 
 from gathergrid.errors import ApplicationError, PostgrestError
 from gathergrid.models import (
@@ -47,10 +50,12 @@ from gathergrid.rest.registry import WriteContext
 from gathergrid.services import EntryWriter, FieldEntryWriter, ModelWriter
 from gathergrid.values import InvalidValue, is_empty, normalise
 
+logger = logging.getLogger(__name__)
+
 # Rows per validation step: one step is one short request (well under a second).
 VALIDATE_CHUNK = 1000
 # Rows per EntryWriter.insert call while applying (all in one transaction).
-APPLY_CHUNK = 5000
+APPLY_CHUNK = 2000
 STAGE_CHUNK = 5000
 SNIFF_BYTES = 65536
 PREVIEW_ROWS = 20
@@ -620,6 +625,8 @@ def _refuse_unless(job: ImportJob, allowed: set[str]) -> None:
         raise ImportRefused("This import was discarded; upload the file again.")
     if job.status == ImportStatus.MAPPING:
         raise ImportRefused("Map the columns first.")
+    if job.status == ImportStatus.APPLYING:
+        raise ImportRefused("This import is being applied; wait for it to finish.")
     raise ImportRefused("Validation has not finished yet; wait for it to finish.")
 
 
@@ -637,14 +644,21 @@ def _file_row_message(message: str, numbers: list[int]) -> str:
 
 
 def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
-    """Write the job's valid rows as entries, all in one transaction.
+    """Apply the job here and now: :func:`import_apply_start`, then
+    :func:`import_apply_run` in this thread (the browser UI runs the second in
+    the background)."""
+    job = import_apply_start(job=job, mode=mode, user_id=user_id)
+    return import_apply_run(job_id=job.pk)
 
-    ``all`` refuses when any row is rejected. The job becomes ``applied`` in the
-    same transaction, and its staging rows go with it.
+
+def import_apply_start(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
+    """Check that the job can be applied and mark it ``applying`` (committed):
+    a second apply is refused from here on.
+
+    ``all`` refuses when any row is rejected.
     """
     if mode not in ImportMode.values:
         raise ImportRefused("Choose how to apply: the valid rows, or all or nothing.")
-    started = time.perf_counter()
     with transaction.atomic():
         job = (
             ImportJob.objects.select_for_update().select_related("thing").get(pk=job.pk)
@@ -658,43 +672,194 @@ def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
             )
         if not job.thing.active:
             raise ImportRefused("This thing is deactivated; restore it to import.")
-        writer = EntryWriter(FieldEntryWriter())
-        ctx = WriteContext(user_id=str(user_id) if user_id else None)
-        created, last = 0, 0
-        while True:
-            batch = list(
-                ImportRow.objects.filter(
-                    job=job, number__gt=last, values__isnull=False, error__isnull=True
-                )
-                .order_by("number")
-                .values_list("number", "values")[:APPLY_CHUNK]
-            )
-            if not batch:
-                break
-            numbers = [number for number, _ in batch]
-            try:
-                result = writer.insert(
-                    [{"thing_id": job.thing_id, **values} for _, values in batch],
-                    ctx=ctx,
-                    upsert=None,
-                )
-            except PostgrestError as error:
-                # Something changed since validation (a field, a reference).
-                raise ImportRefused(
-                    "Nothing was imported: "
-                    + _file_row_message(error.message, numbers)
-                    + ". Validate again (change mapping) to see every such row."
-                ) from None
-            created += result.inserted
-            last = numbers[-1]
-        job.status = ImportStatus.APPLIED
+        job.status = ImportStatus.APPLYING
         job.mode = mode
-        job.created_entries = created
-        job.applied_at = timezone.now()
-        job.apply_seconds = time.perf_counter() - started
-        job.updated_at = timezone.now()
+        job.applied_rows = 0
+        job.applied_by = user_id or None
+        job.apply_started_at = job.updated_at = timezone.now()
+        job.error = ""
         job.save()
-        _staging_drop(job)
+    return job
+
+
+def import_apply_run(*, job_id: int) -> ImportJob:
+    """Write an ``applying`` job's valid rows as entries, all in one
+    transaction, reporting progress (``applied_rows``) as it goes; the job
+    becomes ``applied`` in that transaction and its staging rows go with it.
+
+    If it cannot finish, nothing is written and the job is ``validated``
+    again, with ``error`` saying why (ImportRefused is raised for a reason the
+    user can act on; anything else is re-raised after that).
+    """
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            _apply_lock(job_id)
+            job = ImportJob.objects.select_related("thing").get(pk=job_id)
+            if job.status != ImportStatus.APPLYING:
+                return job
+            if not job.thing.active:
+                raise ImportRefused("This thing is deactivated; restore it to import.")
+            with _ApplyProgress(job) as progress:
+                created = _apply_rows(job, progress)
+            job.status = ImportStatus.APPLIED
+            job.created_entries = job.applied_rows = created
+            job.applied_at = job.updated_at = timezone.now()
+            job.apply_seconds = time.perf_counter() - started
+            job.save()
+            _staging_drop(job)
+        return job
+    except ImportRefused as refused:
+        _apply_undone(job_id, refused.message)
+        raise
+    except Exception:
+        _apply_undone(
+            job_id,
+            "The import failed unexpectedly, so nothing was imported; the error "
+            "was logged. Apply again, or ask your administrator.",
+        )
+        raise
+
+
+def _apply_rows(job: ImportJob, progress: _ApplyProgress) -> int:
+    writer = EntryWriter(FieldEntryWriter())
+    ctx = WriteContext(user_id=str(job.applied_by) if job.applied_by else None)
+    created, last = 0, 0
+    while True:
+        batch = list(
+            ImportRow.objects.filter(
+                job=job, number__gt=last, values__isnull=False, error__isnull=True
+            )
+            .order_by("number")
+            .values_list("number", "values")[:APPLY_CHUNK]
+        )
+        if not batch:
+            return created
+        numbers = [number for number, _ in batch]
+        try:
+            result = writer.insert(
+                [{"thing_id": job.thing_id, **values} for _, values in batch],
+                ctx=ctx,
+                upsert=None,
+            )
+        except PostgrestError as error:
+            # Something changed since validation (a field, a reference).
+            raise ImportRefused(
+                "Nothing was imported: "
+                + _file_row_message(error.message, numbers)
+                + ". Validate again (change mapping) to see every such row."
+            ) from None
+        created += result.inserted
+        last = numbers[-1]
+        progress.report(created)
+
+
+# A transaction-scoped advisory lock per job, held by its apply: another
+# process can tell whether an ``applying`` job is still being applied.
+def _apply_lock_key(job_id: int) -> str:
+    return f"import_apply:{connection.schema_name}:{job_id}"
+
+
+def _apply_lock(job_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [_apply_lock_key(job_id)],
+        )
+
+
+def _apply_lock_free(job_id: int) -> bool:
+    """True when no transaction holds the job's apply lock (checked in a
+    transaction of its own, which releases it at once)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+            [_apply_lock_key(job_id)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _apply_undone(job_id: int, reason: str) -> None:
+    """An apply that did not finish (nothing of it was written): the job is
+    ``validated`` again, saying why."""
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING).update(
+        status=ImportStatus.VALIDATED,
+        applied_rows=0,
+        error=reason,
+        updated_at=timezone.now(),
+    )
+
+
+class _ApplyProgress:
+    """Reports an apply's progress from inside its (long, uncommitted)
+    transaction, over a connection of its own that commits each report."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job_id = job.pk
+        self.table = f'{quote_schema_name(connection.schema_name)}."import_jobs"'
+        self.raw = None
+
+    def __enter__(self) -> _ApplyProgress:
+        self.raw = connection.get_new_connection(connection.get_connection_params())
+        self.raw.autocommit = True
+        return self
+
+    def report(self, rows: int) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {self.table} SET "applied_rows" = %s, "updated_at" = now() '
+                'WHERE "id" = %s',
+                [rows, self.job_id],
+            )
+
+    def __exit__(self, *exc) -> None:
+        self.raw.close()
+
+
+def import_apply_in_background(*, job: ImportJob) -> threading.Thread:
+    """Run :func:`import_apply_run` for an ``applying`` job in a thread of
+    this process, on a database connection of its own; the job's page
+    follows its progress. If the process stops first, nothing is written and
+    :func:`import_apply_recover` puts the job back."""
+    tenant = connection.tenant
+
+    def run() -> None:
+        try:
+            connection.set_tenant(tenant)
+            import_apply_run(job_id=job.pk)
+        except ImportRefused:
+            pass  # the job says why
+        except Exception:
+            logger.exception("The apply of import %s failed", job.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=f"import-apply-{job.pk}", daemon=True)
+    thread.start()
+    return thread
+
+
+# An ``applying`` job whose progress has not moved for this long, and whose
+# apply lock is free, was interrupted (its process stopped): nothing of it was
+# written, and it can be applied again.
+APPLY_STALE = timedelta(seconds=30)
+
+
+def import_apply_recover(job: ImportJob) -> ImportJob:
+    """``job`` as it stands, after putting an interrupted apply back to
+    ``validated`` (with a reason); a running one is left alone."""
+    if (
+        job.status != ImportStatus.APPLYING
+        or timezone.now() - job.updated_at < APPLY_STALE
+        or not _apply_lock_free(job.pk)
+    ):
+        return job
+    _apply_undone(
+        job.pk,
+        "The import was interrupted before it finished (the server stopped), so "
+        "nothing was imported. Apply it again.",
+    )
+    job.refresh_from_db()
     return job
 
 
@@ -726,6 +891,11 @@ def import_jobs_expire(
     ``older_than``, with their staged rows: an upload nobody finishes would
     otherwise keep its whole file in the database."""
     cutoff = timezone.now() - older_than
+    if not dry_run:  # interrupted applies become validated imports again
+        for job in ImportJob.objects.filter(
+            status=ImportStatus.APPLYING, updated_at__lt=timezone.now() - APPLY_STALE
+        ):
+            import_apply_recover(job)
     stale = ImportJob.objects.filter(status__in=PENDING, updated_at__lt=cutoff)
     jobs = rows = 0
     for job_id in stale.order_by("id").values_list("id", flat=True):

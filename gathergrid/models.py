@@ -237,6 +237,7 @@ class ImportStatus(models.TextChoices):
     MAPPING = "mapping", "Waiting for the column mapping"
     VALIDATING = "validating", "Validating"
     VALIDATED = "validated", "Validated"
+    APPLYING = "applying", "Applying"
     APPLIED = "applied", "Applied"
     DISCARDED = "discarded", "Discarded"
 
@@ -274,11 +275,18 @@ class ImportJob(models.Model):
     valid_rows = models.IntegerField(default=0)
     rejected_rows = models.IntegerField(default=0)
     created_entries = models.IntegerField(default=0)
+    # While applying: the rows written so far (in the apply's transaction, not
+    # yet visible), reported by the applier every chunk.
+    applied_rows = models.IntegerField(default=0)
+    # Why the job is where it is: why an apply failed or was interrupted, or
+    # why it was discarded automatically.
     error = models.TextField(blank=True, default="")
     validation_started_at = models.DateTimeField(null=True, blank=True)
     validation_seconds = models.FloatField(null=True, blank=True)
     apply_seconds = models.FloatField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    apply_started_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.UUIDField(null=True, blank=True, editable=False)
     created_by = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)

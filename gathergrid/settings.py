@@ -220,6 +220,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 UI_PAGE_SIZE = int(os.environ.get("UI_PAGE_SIZE", "50"))
 # Largest CSV the import accepts (bytes); it is staged in the tenant's schema.
 UI_IMPORT_MAX_BYTES = int(os.environ.get("UI_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+# Apply a validated import in a background thread of the server process (the
+# page shows its progress); False applies it within the request (the tests'
+# in-process client: a thread could not see their uncommitted rows).
+UI_IMPORT_APPLY_IN_BACKGROUND = env_bool("UI_IMPORT_APPLY_IN_BACKGROUND", True)
 
 # --- Misc ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

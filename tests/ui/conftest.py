@@ -8,6 +8,14 @@ from tenants.models import Role
 from tests.conftest import make_member
 
 
+@pytest.fixture(autouse=True)
+def apply_imports_in_the_request(settings):
+    """The test client runs inside the test's transaction, which a background
+    thread could not see: imports are applied within the request here (the
+    browser tests, against the real server, apply them in the background)."""
+    settings.UI_IMPORT_APPLY_IN_BACKGROUND = False
+
+
 def ui_client(user) -> Client:
     client = Client()
     client.force_login(user)

@@ -3,10 +3,13 @@ reasons per row, both apply modes, one transaction, roles and tenant isolation."
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -544,13 +547,14 @@ def test_a_change_since_validation_fails_the_apply_naming_the_file_row(
     with in_tenant(tenant_a):  # as if Name became required after validation
         ImportRow.objects.filter(job=job, number=3).update(values={"field_entries": []})
     response = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
-    assert response.status_code == 422
-    assert (
-        "Nothing was imported: row 3: field_entries: missing"
-        in response.content.decode()
-    )
+    # The apply runs after the request has started it: the job's page, back at
+    # its report, says why nothing was imported.
+    assert response["Location"] == base(people, f"{job.id}/")
+    page = client_a.get(response["Location"]).content.decode()
+    assert "Nothing was imported: row 3: field_entries: missing" in page
     with in_tenant(tenant_a):
         assert not Entry.objects.filter(thing=people).exists()
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.VALIDATED
 
 
 def test_discard_drops_the_staging_rows(client_a, tenant_a, people):
@@ -636,3 +640,82 @@ def test_import_csv_command_validates_applies_and_reports_progress(
             .annotate(Count("id"))
         )
     assert counts == {people.id: 30}
+
+
+# --- Applying in the background: progress, recovery --------------------------------
+
+
+def applying(tenant, job, *, rows: int, seconds_ago: float) -> None:
+    """Put ``job`` where a running (or stopped) apply leaves it."""
+    with in_tenant(tenant):
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.APPLYING,
+            mode="valid",
+            applied_rows=rows,
+            apply_started_at=timezone.now() - timedelta(seconds=seconds_ago + 10),
+            updated_at=timezone.now() - timedelta(seconds=seconds_ago),
+        )
+
+
+def test_an_apply_in_progress_shows_its_rows_and_polls(client_a, tenant_a, people):
+    job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\nB,2\nC,3\n")
+    applying(tenant_a, job, rows=2, seconds_ago=1)
+    page = client_a.get(base(people, f"{job.id}/")).content.decode()
+    assert "Applying 3 rows…" in page
+    assert "2 of 3 rows written (66%)" in page
+    assert 'hx-get="' + base(people, f"{job.id}/apply/progress/") in page
+    progress = client_a.get(
+        base(people, f"{job.id}/apply/progress/"), headers={"HX-Request": "true"}
+    )
+    assert progress.status_code == 200 and "2 of 3 rows written" in progress.text
+    # A second apply meanwhile is refused.
+    again = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    assert again.status_code == 302
+    followed = client_a.get(again["Location"]).content.decode()
+    assert "This import is being applied; wait for it to finish." in followed
+
+
+def test_once_applied_the_progress_poll_goes_to_the_result(client_a, tenant_a, people):
+    job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\n")
+    client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    progress = client_a.get(
+        base(people, f"{job.id}/apply/progress/"), headers={"HX-Request": "true"}
+    )
+    assert progress["HX-Redirect"] == base(people, f"{job.id}/")
+    with in_tenant(tenant_a):
+        job = ImportJob.objects.get(pk=job.pk)
+        assert (job.status, job.created_entries, job.applied_rows) == ("applied", 1, 1)
+
+
+def test_an_interrupted_apply_can_be_applied_again(client_a, tenant_a, people):
+    job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\nB,2\n")
+    applying(tenant_a, job, rows=1, seconds_ago=120)  # its process stopped
+    page = client_a.get(base(people, f"{job.id}/")).content.decode()
+    assert "The import was interrupted before it finished" in page
+    assert "Validated 2 rows" in page
+    response = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    assert response.status_code == 302
+    with in_tenant(tenant_a):
+        assert Entry.objects.filter(thing=people).count() == 2
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLIED
+
+
+def test_a_slow_apply_that_still_holds_its_lock_is_left_alone(
+    client_a, tenant_a, people
+):
+    job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\nB,2\n")
+    applying(tenant_a, job, rows=1, seconds_ago=120)
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = True
+    try:
+        # What the applier's transaction holds while it runs.
+        other.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+            [f"import_apply:tenant_a:{job.pk}"],
+        )
+        page = client_a.get(base(people, f"{job.id}/")).content.decode()
+        assert "Applying 2 rows…" in page
+        with in_tenant(tenant_a):
+            assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLYING
+    finally:
+        other.close()

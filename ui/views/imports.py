@@ -2,10 +2,12 @@
 of an entries view. The work happens in ``gathergrid.imports``; these views
 parse the request, call it and render the step the job is at."""
 
+import contextlib
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -192,6 +194,8 @@ def _report_context(request: HttpRequest, job: ImportJob) -> dict:
         "rejected": page,
         "rate": imports.import_rows_per_second(job),
         "elapsed": imports.import_elapsed(job),
+        # Why the last apply did not happen, if it failed or was interrupted.
+        "apply_error": job.error or None,
     }
 
 
@@ -216,8 +220,11 @@ def import_job(
         return render(
             request, "ui/imports/mapping.html", _mapping_context(job, job.mapping)
         )
+    job = imports.import_apply_recover(job)
     context: dict = {"job": job, "thing": job.thing}
-    if job.status == ImportStatus.VALIDATING:
+    if job.status == ImportStatus.APPLYING:
+        context |= _applying_context(job)
+    elif job.status == ImportStatus.VALIDATING:
         context |= _progress_context(job)
     elif job.status == ImportStatus.VALIDATED:
         context |= _report_context(request, job)
@@ -248,10 +255,11 @@ def import_validate(
 def import_apply(
     request: HttpRequest, schema: str, thing_id: int, job_id: int
 ) -> HttpResponse:
-    """Write the chosen rows in one transaction, then show the result."""
+    """Start writing the chosen rows (one transaction, in the background), then
+    show the job: its progress, then its result."""
     job = _job(thing_id, job_id)
     try:
-        job = imports.import_apply(
+        job = imports.import_apply_start(
             job=job, mode=request.POST.get("mode", ""), user_id=request.user.pk
         )
     except imports.ImportRefused as refused:
@@ -262,9 +270,39 @@ def import_apply(
         context = _report_context(request, job) | {"apply_error": refused.message}
         template = "ui/imports/_report.html" if request.htmx else "ui/imports/job.html"
         return render(request, template, context, status=422)
-    messages.success(
-        request, f"Imported {job.created_entries:,} entries from {job.filename}."
+    if settings.UI_IMPORT_APPLY_IN_BACKGROUND:
+        imports.import_apply_in_background(job=job)
+    else:
+        with contextlib.suppress(imports.ImportRefused):  # the job says why
+            imports.import_apply_run(job_id=job.pk)
+    return _go(request, _job_url(request, job))
+
+
+def _applying_context(job: ImportJob) -> dict:
+    seconds = (
+        (timezone.now() - job.apply_started_at).total_seconds()
+        if job.apply_started_at
+        else 0
     )
+    return {
+        "job": job,
+        "thing": job.thing,
+        "percent": int(100 * job.applied_rows / job.valid_rows)
+        if job.valid_rows
+        else 100,
+        "apply_rate": int(job.applied_rows / seconds) if seconds >= 1 else 0,
+    }
+
+
+@writer_only
+@require_GET
+def import_apply_progress(
+    request: HttpRequest, schema: str, thing_id: int, job_id: int
+) -> HttpResponse:
+    """The apply's progress (htmx polls it); the job's page once it is done."""
+    job = imports.import_apply_recover(_job(thing_id, job_id))
+    if job.status == ImportStatus.APPLYING and request.htmx:
+        return render(request, "ui/imports/_applying.html", _applying_context(job))
     return _go(request, _job_url(request, job))
 
 
@@ -384,6 +422,11 @@ urlpatterns = [
         "things/<int:thing_id>/import/<int:job_id>/apply/",
         import_apply,
         name="import_apply",
+    ),
+    path(
+        "things/<int:thing_id>/import/<int:job_id>/apply/progress/",
+        import_apply_progress,
+        name="import_apply_progress",
     ),
     path(
         "things/<int:thing_id>/import/<int:job_id>/discard/",
