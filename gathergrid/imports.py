@@ -800,20 +800,31 @@ class _ApplyProgress:
         self.raw = None
 
     def __enter__(self) -> _ApplyProgress:
-        self.raw = connection.get_new_connection(connection.get_connection_params())
-        self.raw.autocommit = True
+        try:
+            self.raw = connection.get_new_connection(connection.get_connection_params())
+            self.raw.autocommit = True
+        except Exception:  # no progress shown is better than no import
+            logger.warning("Import %s: no connection to report progress", self.job_id)
         return self
 
     def report(self, rows: int) -> None:
-        with self.raw.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE {self.table} SET "applied_rows" = %s, "updated_at" = now() '
-                'WHERE "id" = %s',
-                [rows, self.job_id],
-            )
+        if self.raw is None:
+            return
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.execute(
+                    f'UPDATE {self.table} SET "applied_rows" = %s, '
+                    '"updated_at" = now() WHERE "id" = %s',
+                    [rows, self.job_id],
+                )
+        except Exception:
+            logger.warning("Import %s: progress not reported", self.job_id)
+            self.raw.close()
+            self.raw = None
 
     def __exit__(self, *exc) -> None:
-        self.raw.close()
+        if self.raw is not None:
+            self.raw.close()
 
 
 def import_apply_in_background(*, job: ImportJob) -> threading.Thread:
