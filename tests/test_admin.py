@@ -656,6 +656,11 @@ def test_lists_never_count_more_rows_than_the_cap(root, tenant_a, monkeypatch):
     assert response.context["cl"].result_count == 3
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT 3" in sql for sql in counts)
+    # The pager says the count stopped there, not that there are 3.
+    assert "3+ events" in response.text
+    with in_tenant(tenant_a):
+        Event.objects.filter(id__gt=2).delete()
+    assert "2 events" in root.get(changelist_url(Event)).text
 
 
 @pytest.mark.parametrize("target", ["abc", "https://evil.example/", "//evil.example/"])
