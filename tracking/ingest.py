@@ -111,7 +111,7 @@ def _collect(messages: Iterable[Message]):
     unlinks: set[tuple[str, str]] = set()
     for message in messages:
         if message.kind == Kind.ALIAS:
-            continue  # applied before the upserts (_aliases_apply)
+            continue  # applied on their own, in order (_aliases_apply)
         user = _entity(users, message.user_id)
         account = _entity(accounts, message.account_id)
         organization = _entity(organizations, message.organization_id)
@@ -478,6 +478,47 @@ def _search_path_sql() -> str | None:
     return "SET search_path = " + ",".join(quote_schema_name(s) for s in schemas)
 
 
+def _alias_runs(
+    messages: list[tuple[Message, datetime]],
+) -> list[list[tuple[Message, datetime]]]:
+    """``messages`` cut into runs, each either aliases only or none (in order)."""
+    runs: list[list[tuple[Message, datetime]]] = []
+    for pair in messages:
+        alias = pair[0].kind == Kind.ALIAS
+        if runs and (runs[-1][0][0].kind == Kind.ALIAS) == alias:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return runs
+
+
+def _messages_write(
+    pg: psycopg.Connection,
+    cursor: psycopg.Cursor,
+    fresh: list[tuple[Message, datetime]],
+) -> None:
+    """The entity, event, feedback, session and usage writes of new messages
+    (no aliases): one pipeline of statements."""
+    fresh_messages = [message for message, _ in fresh]
+    params, unlinks = _entities_and_events_params(fresh)
+    params.update(
+        (name, json_text(value) if isinstance(value, list) else value)
+        for name, value in usage_params(fresh_messages).items()
+    )
+    custom_objects = _custom_objects_params(fresh_messages)
+    with pg.pipeline():
+        if params["organizations"] != "[]":
+            cursor.execute(ORGANIZATIONS_SQL, params)
+        cursor.execute(ENTITIES_SQL, params, prepare=True)
+        cursor.execute(EVENTS_SQL, params, prepare=True)
+        if unlinks:
+            links = [{"u": u, "a": a} for u, a in sorted(unlinks)]
+            cursor.execute(UNLINKS_SQL, [json_text(links)])
+        if custom_objects:
+            for sql in CUSTOM_OBJECTS_SQL:
+                cursor.execute(sql, custom_objects)
+
+
 def messages_ingest(messages: list[Message], *, received_at: datetime) -> IngestResult:
     """Write one request's validated messages; duplicates (by message id) are
     skipped."""
@@ -521,27 +562,13 @@ def requests_ingest(
             for key, (message, received_at, _) in by_key.items()
             if key in fresh_keys
         ]
-        if fresh:
-            fresh_messages = [message for message, _ in fresh]
-            if any(m.kind == Kind.ALIAS for m in fresh_messages):
-                _aliases_apply(fresh_messages)
-            params, unlinks = _entities_and_events_params(fresh)
-            params.update(
-                (name, json_text(value) if isinstance(value, list) else value)
-                for name, value in usage_params(fresh_messages).items()
-            )
-            custom_objects = _custom_objects_params(fresh_messages)
-            with pg.pipeline():
-                if params["organizations"] != "[]":
-                    cursor.execute(ORGANIZATIONS_SQL, params)
-                cursor.execute(ENTITIES_SQL, params, prepare=True)
-                cursor.execute(EVENTS_SQL, params, prepare=True)
-                if unlinks:
-                    links = [{"u": u, "a": a} for u, a in sorted(unlinks)]
-                    cursor.execute(UNLINKS_SQL, [json_text(links)])
-                if custom_objects:
-                    for sql in CUSTOM_OBJECTS_SQL:
-                        cursor.execute(sql, custom_objects)
+        # In order: an alias applies between what came before it and after
+        # it (identify the anonymous user, alias it, track the known one).
+        for run in _alias_runs(fresh):
+            if run[0][0].kind == Kind.ALIAS:
+                _aliases_apply([message for message, _ in run])
+            else:
+                _messages_write(pg, cursor, run)
     accepted = [0] * len(requests)
     for key in fresh_keys:
         accepted[by_key[key][2]] += 1

@@ -224,3 +224,24 @@ def test_data_stays_in_its_tenant(tenant_a, tenant_b):
         assert not Event.objects.exists()
         # The same message id in another tenant is a new message there.
         assert ingest(msg(Kind.EVENT, "e1", user_id="u1", event="x")).accepted == 1
+
+
+def test_an_alias_applies_in_order_within_one_request(in_a):
+    """identify the anonymous visitor, alias it, track the known user: the
+    order of one batch is the order they happened in."""
+    result = ingest(
+        msg(Kind.USER, "i1", user_id="anon-9", traits={"plan": "trial"}),
+        msg(Kind.EVENT, "e1", user_id="anon-9", event="Signed up"),
+        msg(Kind.ALIAS, "al1", user_id="u9", previous_id="anon-9"),
+        msg(Kind.EVENT, "e2", user_id="u9", event="Invited a colleague"),
+        msg(Kind.USER, "i2", user_id="u9", traits={"plan": "pro"}),
+    )
+    assert result.accepted == 5
+    user = CustomerUser.objects.get()
+    assert (user.external_id, user.traits) == ("u9", {"plan": "pro"})
+    assert sorted(
+        Event.objects.filter(user_id=user.id).values_list("name", flat=True)
+    ) == [
+        "Invited a colleague",
+        "Signed up",
+    ]
