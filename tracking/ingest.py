@@ -29,7 +29,12 @@ from django.db import connection, transaction
 from django_tenants.utils import quote_schema_name
 
 from tracking.messages import Kind, Message
-from tracking.usage import USAGE_CTES, usage_params
+from tracking.usage import (
+    SESSION_GAP,
+    USAGE_CTES,
+    USERS_MERGE_USAGE_SQL,
+    usage_params,
+)
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,9 @@ def _aliases_apply(messages: list[Message]) -> None:
     """``alias``: the user known as ``previous_id`` is now ``user_id``.
 
     When only the previous id exists it is renamed; when both exist, the
-    previous user's traits, accounts, events and feedback move to the new one.
+    previous user's traits, accounts, events, feedback, sessions and active
+    days move to the new one (sessions merged again, usage counters kept
+    right: ``USERS_MERGE_USAGE_SQL``).
     """
     with connection.cursor() as cursor:
         for m in messages:
@@ -366,6 +373,9 @@ def _aliases_apply(messages: list[Message]) -> None:
             )
             cursor.execute(
                 "UPDATE feedback SET user_id = %s WHERE user_id = %s", [new, old]
+            )
+            cursor.execute(
+                USERS_MERGE_USAGE_SQL, {"old": old, "new": new, "gap": SESSION_GAP}
             )
             # Database foreign keys do not cascade (Django's do, in Python).
             cursor.execute("DELETE FROM account_users WHERE user_id = %s", [old])

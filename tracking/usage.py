@@ -164,3 +164,63 @@ def usage_params(messages: list[Message]) -> dict[str, Any]:
         ],
         "gap": SESSION_GAP,
     }
+
+
+# When an alias merges user ``old`` into user ``new``: both users' sessions are
+# merged again as one user's (30-minute rule), and the sessions counters of
+# their accounts' days follow (-1 for each session replaced, +1 for each one
+# written, on the day it starts); ``old``'s active days become ``new``'s, a
+# day both were active on counting one active user, not two.
+USERS_MERGE_USAGE_SQL = """
+WITH gone AS (
+  DELETE FROM sessions WHERE user_id IN (%(old)s, %(new)s)
+  RETURNING account_id, started_at, ended_at, page_views
+), starts AS (
+  SELECT *, CASE WHEN started_at <= max(ended_at) OVER (ORDER BY started_at
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+      + %(gap)s::interval THEN 0 ELSE 1 END AS starts
+  FROM gone
+), numbered AS (
+  SELECT *, sum(starts) OVER (ORDER BY started_at ROWS UNBOUNDED PRECEDING)
+    AS session
+  FROM starts
+), made AS (
+  INSERT INTO sessions (user_id, account_id, started_at, ended_at, page_views)
+  SELECT %(new)s,
+    (array_agg(account_id ORDER BY started_at)
+      FILTER (WHERE account_id IS NOT NULL))[1],
+    min(started_at), max(ended_at), sum(page_views)
+  FROM numbered GROUP BY session
+  RETURNING account_id, started_at
+), twice AS (
+  DELETE FROM account_day_users o USING account_day_users n
+  WHERE o.user_id = %(old)s AND n.user_id = %(new)s
+    AND n.account_id = o.account_id AND n.day = o.day
+  RETURNING o.account_id, o.day
+), moved AS (
+  UPDATE account_day_users SET user_id = %(new)s
+  WHERE user_id = %(old)s AND (account_id, day) NOT IN (
+    SELECT account_id, day FROM twice)
+  RETURNING 1
+), deltas (account_id, day, active_users, sessions) AS (
+  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, 1
+  FROM made WHERE account_id IS NOT NULL
+  UNION ALL
+  SELECT account_id, (started_at AT TIME ZONE 'UTC')::date, 0, -1
+  FROM gone WHERE account_id IS NOT NULL
+  UNION ALL
+  SELECT account_id, day, -1, 0 FROM twice
+), g AS (
+  UPDATE account_usage g SET active_users = g.active_users + x.active_users,
+    sessions = g.sessions + x.sessions
+  FROM (
+    SELECT account_id, day, sum(active_users) AS active_users,
+      sum(sessions) AS sessions
+    FROM deltas GROUP BY account_id, day
+  ) x
+  WHERE g.account_id = x.account_id AND g.day = x.day
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM moved),
+  (SELECT count(*) FROM g)
+"""

@@ -7,7 +7,7 @@ import pytest
 
 from tracking.ingest import messages_ingest
 from tracking.messages import PAGE_VIEWED, Kind, Message
-from tracking.models import AccountUsage, Session
+from tracking.models import AccountUsage, CustomerUser, Session
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,46 @@ def test_duplicates_do_not_count_twice(in_a):
     ingest(message)
     usage = AccountUsage.objects.get()
     assert (usage.events, usage.page_views, usage.sessions) == (1, 1, 1)
+
+
+def alias(previous: str, user: str) -> Message:
+    return Message(
+        kind=Kind.ALIAS,
+        source="segment",
+        message_id=f"al{next(_ids)}",
+        timestamp=T0,
+        user_id=user,
+        previous_id=previous,
+    )
+
+
+def usage_of_the_day() -> tuple[int, int, int]:
+    row = AccountUsage.objects.get()
+    return row.active_users, row.sessions, row.page_views
+
+
+def test_an_alias_merging_two_users_merges_their_sessions_and_active_days(in_a):
+    # anon-1 browses, then u1 (the same person, signed in) 10 minutes later,
+    # in one batch with the alias: one user, one session, one active user.
+    ingest(
+        view(T0, user="anon-1"),
+        view(T0 + timedelta(minutes=5), user="anon-1"),
+        view(T0 + timedelta(minutes=15), user="u1"),
+        alias("anon-1", "u1"),
+    )
+    (user,) = CustomerUser.objects.all()
+    assert user.external_id == "u1"
+    assert sessions() == [(T0, T0 + timedelta(minutes=15), 3)]
+    assert Session.objects.get().user_id == user.id
+    assert usage_of_the_day() == (1, 1, 3)
+
+
+def test_an_alias_across_requests_keeps_apart_sessions_apart(in_a):
+    ingest(view(T0, user="anon-2"))
+    ingest(view(T0 + timedelta(hours=2), user="u2"))
+    assert usage_of_the_day() == (2, 2, 2)
+    ingest(alias("anon-2", "u2"))  # was refused at COMMIT: sessions kept anon-2
+    assert list(CustomerUser.objects.values_list("external_id", flat=True)) == ["u2"]
+    assert len(sessions()) == 2
+    assert set(Session.objects.values_list("user__external_id", flat=True)) == {"u2"}
+    assert usage_of_the_day() == (1, 2, 2)  # one person active that day
