@@ -288,6 +288,12 @@ SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM e),
   (SELECT count(*) FROM f), (SELECT count(*) FROM g)
 """
 
+# Sorted, so that two requests locking the same keys cannot deadlock.
+FEEDBACK_LOCKS_SQL = (
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+    "FROM (SELECT DISTINCT k FROM unnest(%s::text[]) AS k ORDER BY k) AS s"
+)
+
 RECEIPTS_SQL = (
     "INSERT INTO message_receipts (key, received_at) "
     "SELECT k::uuid, r FROM unnest(%s::text[], %s::timestamptz[]) AS x(k, r) "
@@ -516,7 +522,16 @@ def _messages_write(
         for name, value in usage_params(fresh_messages).items()
     )
     custom_objects = _custom_objects_params(fresh_messages)
+    # Calls updating feedback by its id (Bucket's feedbackId): one request at a
+    # time per feedback, so each reads the feedback as the previous one left it.
+    feedback_keys = sorted(
+        f"feedback:{m.source}:{m.external_id}"
+        for m in fresh_messages
+        if m.kind == Kind.FEEDBACK and m.external_id
+    )
     with pg.pipeline():
+        if feedback_keys:
+            cursor.execute(FEEDBACK_LOCKS_SQL, [feedback_keys])
         if params["organizations"] != "[]":
             cursor.execute(ORGANIZATIONS_SQL, params)
         cursor.execute(ENTITIES_SQL, params, prepare=True)

@@ -3,6 +3,8 @@ feedback widget sends the score, then (with the ``feedbackId`` our answer
 gave) the comment. One feedback, counted once in the account's usage."""
 
 import importlib
+import threading
+import time
 
 import pytest
 from django.db import connection
@@ -167,3 +169,33 @@ def test_the_migration_fills_feedback_scored_from_stored_feedback(tenant_a):
         "2026-11-01": 1,
         "2026-11-02": 1,
     }
+
+
+def test_calls_updating_one_feedback_wait_for_one_another(tenant_a):
+    """Two requests naming one feedbackId, in two processes, would both read
+    it as it was before either: each takes the feedback's lock first (held
+    here by another connection, as a concurrent request would)."""
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = True
+    other.execute(
+        "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+        ["feedback:bucket:fb-shared"],
+    )
+    released = threading.Event()
+
+    def release() -> None:
+        time.sleep(0.5)
+        other.execute(
+            "SELECT pg_advisory_unlock(hashtextextended(%s, 0))",
+            ["feedback:bucket:fb-shared"],
+        )
+        released.set()
+
+    threading.Thread(target=release).start()
+    try:
+        widget_step(tenant_a, score=3, feedbackId="fb-shared")
+        assert released.is_set()  # it waited for the other holder
+    finally:
+        released.wait(5)
+        other.close()
+    assert usage(tenant_a) == (1, 1, 3)
