@@ -692,6 +692,9 @@ def import_apply_run(*, job_id: int) -> ImportJob:
     user can act on; anything else is re-raised after that).
     """
     started = time.perf_counter()
+    # Inside a caller's transaction, the job row may be locked by it: progress
+    # reports (another connection) would wait on it; there are none then.
+    report_progress = not connection.in_atomic_block
     try:
         with transaction.atomic():
             _apply_lock(job_id)
@@ -700,7 +703,7 @@ def import_apply_run(*, job_id: int) -> ImportJob:
                 return job
             if not job.thing.active:
                 raise ImportRefused("This thing is deactivated; restore it to import.")
-            with _ApplyProgress(job) as progress:
+            with _ApplyProgress(job, enabled=report_progress) as progress:
                 created = _apply_rows(job, progress)
             job.status = ImportStatus.APPLIED
             job.created_entries = job.applied_rows = created
@@ -768,10 +771,10 @@ def _apply_lock(job_id: int) -> None:
         )
 
 
-def _apply_lock_free(job_id: int) -> bool:
-    """True when no transaction holds the job's apply lock (checked in a
-    transaction of its own, which releases it at once)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+def _apply_lock_taken(job_id: int) -> bool:
+    """Take the job's apply lock if it is free, for the rest of the caller's
+    transaction; False when an apply holds it."""
+    with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
             [_apply_lock_key(job_id)],
@@ -794,15 +797,20 @@ class _ApplyProgress:
     """Reports an apply's progress from inside its (long, uncommitted)
     transaction, over a connection of its own that commits each report."""
 
-    def __init__(self, job: ImportJob) -> None:
+    def __init__(self, job: ImportJob, *, enabled: bool = True) -> None:
         self.job_id = job.pk
         self.table = f'{quote_schema_name(connection.schema_name)}."import_jobs"'
+        self.enabled = enabled
         self.raw = None
 
     def __enter__(self) -> _ApplyProgress:
+        if not self.enabled:
+            return self
         try:
             self.raw = connection.get_new_connection(connection.get_connection_params())
             self.raw.autocommit = True
+            # Never wait long on the job row: a report can be skipped.
+            self.raw.execute("SET lock_timeout = '2s'")
         except Exception:  # no progress shown is better than no import
             logger.warning("Import %s: no connection to report progress", self.job_id)
         return self
@@ -862,14 +870,18 @@ def import_apply_recover(job: ImportJob) -> ImportJob:
     if (
         job.status != ImportStatus.APPLYING
         or timezone.now() - job.updated_at < APPLY_STALE
-        or not _apply_lock_free(job.pk)
     ):
         return job
-    _apply_undone(
-        job.pk,
-        "The import was interrupted before it finished (the server stopped), so "
-        "nothing was imported. Apply it again.",
-    )
+    # The lock stays taken until the job is back to validated: an apply that
+    # starts meanwhile waits for it, then finds the job validated and stops.
+    with transaction.atomic():
+        if not _apply_lock_taken(job.pk):
+            return job
+        _apply_undone(
+            job.pk,
+            "The import was interrupted before it finished (the server stopped), "
+            "so nothing was imported. Apply it again.",
+        )
     job.refresh_from_db()
     return job
 
