@@ -75,7 +75,7 @@ class Round:
 def csv_text(rows: int, people_ids: list[int], rng: random.Random) -> bytes:
     lines = ["Name,Email,Plan,Seats,Since,Owner"]
     for n in range(rows):
-        seats, since, plan = str(rng.randint(1, 500)), f"2024-{1 + n % 12:02d}-15", ""
+        seats, since = str(rng.randint(1, 500)), f"2024-{1 + n % 12:02d}-15"
         plan = rng.choice(PLANS)
         if n % 300 == 7:
             seats = "a dozen"
