@@ -113,7 +113,7 @@ def run_in_scratch_database(prefix: str, run: Callable[[str], None]) -> None:
     exit_on_sigterm()
     # Ctrl-C raises KeyboardInterrupt even if SIGINT came in ignored (`cmd &`).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from gathergrid.embedded_db import ensure_database_url
+    from core.embedded_db import ensure_database_url
 
     server_url = ensure_database_url()
     # One key per run, shared with any server started: keys and tokens verify.
@@ -121,7 +121,7 @@ def run_in_scratch_database(prefix: str, run: Callable[[str], None]) -> None:
     try:
         with scratch_database(server_url, f"{prefix}_{os.getpid()}") as url:
             os.environ["DATABASE_URL"] = url
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
             import django
 
             django.setup()

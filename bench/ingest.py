@@ -1020,7 +1020,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from gathergrid.management.commands.serve import default_workers
+    from config.management.commands.serve import default_workers
     from tenants.services import tenant_create
 
     workers = default_workers()

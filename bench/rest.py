@@ -20,7 +20,7 @@ each, a fixed number of requests, a time limit) drive these scenarios:
    (10 values each), ``--bulk-concurrency`` at a time
 
 Baseline, in the same run: the same work straight through psycopg, with as many
-threads and connections. For reads, the statement ``gathergrid.rest.planner``
+threads and connections. For reads, the statement ``pgrest.planner``
 builds for the same query string (``grammar.parse_query`` + ``plan_read``, JSON
 built in SQL), run with the search_path set to the tenant and client-side
 binding as Django does, result fetched: the API/raw ratio is what HTTP, Django,
@@ -424,8 +424,8 @@ def plan_sql(params: list[tuple[str, str]]) -> tuple[str, list[Any]]:
     from django.db import connection
 
     from gathergrid.resources import ENTRIES
-    from gathergrid.rest.grammar import parse_query
-    from gathergrid.rest.planner import plan_read
+    from pgrest.grammar import parse_query
+    from pgrest.planner import plan_read
 
     query = parse_query(params)
     # The planner looks up the fields a values->> filter names: in the tenant.
@@ -920,7 +920,7 @@ def verify_bulk(url: str, seeded: Seeded) -> str:
 def run(args: argparse.Namespace, url: str) -> None:
     from django.db import connection
 
-    from gathergrid.management.commands.serve import default_workers
+    from config.management.commands.serve import default_workers
 
     workers = default_workers()
     threads = os.environ.get("WEB_THREADS", "4")

@@ -364,12 +364,12 @@ def main() -> None:
     # The server first (embedded unless DATABASE_URL is set), then a scratch
     # database beside the usual one, and only then Django.
     exit_on_sigterm()
-    from gathergrid.embedded_db import ensure_database_url
+    from core.embedded_db import ensure_database_url
 
     server_url = ensure_database_url()
     with scratch_database(server_url, f"gg_bench_{os.getpid()}") as url:
         os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gathergrid.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         import django
 
         django.setup()

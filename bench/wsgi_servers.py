@@ -3,7 +3,7 @@
 Each server is started as a subprocess on a free 127.0.0.1 port with the same
 concurrency (2 worker processes x 4 threads: gunicorn ``--worker-class gthread
 --threads 4``, granian ``--interface wsgi --blocking-threads 4``), with the
-``DATABASE_URL`` of ``gathergrid.embedded_db.ensure_database_url()`` (the
+``DATABASE_URL`` of ``core.embedded_db.ensure_database_url()`` (the
 embedded PostgreSQL unless ``DATABASE_URL`` is set). Once ``GET /healthz``
 answers 200 and a warm-up has run, a client in this script sends a fixed number
 of ``GET /healthz`` requests (one database query each) over a fixed number of
@@ -53,7 +53,7 @@ STOP_TIMEOUT_S = 20.0
 
 
 def server_command(name: str, port: int | str, workers: int, threads: int) -> list[str]:
-    app = "gathergrid.wsgi:application"
+    app = "config.wsgi:application"
     if name == "gunicorn":
         return [
             sys.executable, "-m", "gunicorn", app,
@@ -151,7 +151,7 @@ def main() -> None:
 
     # SIGTERM as SystemExit, so that the servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    from gathergrid.embedded_db import ensure_database_url
+    from core.embedded_db import ensure_database_url
 
     url = ensure_database_url()  # exported: the servers inherit it
     os.environ["DATABASE_URL"] = url

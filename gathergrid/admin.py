@@ -17,8 +17,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from gathergrid.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -27,7 +26,6 @@ from gathergrid.models import (
     FieldEntry,
     Thing,
 )
-from gathergrid.rest.registry import WriteContext
 from gathergrid.services import (
     ClassificationItemWriter,
     EntryWriter,
@@ -36,6 +34,8 @@ from gathergrid.services import (
     ModelWriter,
     ThingWriter,
 )
+from pgrest.registry import WriteContext
+from tenants.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_at")
 

@@ -34,7 +34,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import quote_schema_name
 
-from gathergrid.errors import ApplicationError, PostgrestError
+from core.errors import ApplicationError, PostgrestError
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -46,9 +46,9 @@ from gathergrid.models import (
     ImportStatus,
     Thing,
 )
-from gathergrid.rest.registry import WriteContext
 from gathergrid.services import EntryWriter, FieldEntryWriter, ModelWriter
 from gathergrid.values import InvalidValue, is_empty, normalise
+from pgrest.registry import WriteContext
 
 logger = logging.getLogger(__name__)
 

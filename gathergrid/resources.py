@@ -7,11 +7,8 @@ compile to typed, indexed lookups in ``field_entries``.
 
 from typing import Any
 
-from gathergrid.errors import PostgrestError
+from core.errors import PostgrestError
 from gathergrid.models import TEXT_INDEX_PREFIX, Field, FieldDataType
-from gathergrid.rest.ast import Condition, Path
-from gathergrid.rest.planner import SqlBuilder
-from gathergrid.rest.registry import ColumnSpec, Resource, register, to_many, to_one
 from gathergrid.services import (
     ClassificationItemWriter,
     EntryWriter,
@@ -20,6 +17,9 @@ from gathergrid.services import (
     ThingWriter,
 )
 from gathergrid.values import SHADOW_COLUMN, SHADOW_SQL_TYPE, InvalidValue, normalise
+from pgrest.ast import Condition, Path
+from pgrest.planner import SqlBuilder
+from pgrest.registry import ColumnSpec, Resource, register, to_many, to_one
 
 
 def _id() -> ColumnSpec:

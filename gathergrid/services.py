@@ -17,7 +17,7 @@ from django.db import connection, models
 from django.db.models import Max
 from django.utils import timezone
 
-from gathergrid.errors import PostgrestError
+from core.errors import PostgrestError
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -28,8 +28,8 @@ from gathergrid.models import (
     HistoryAction,
     Thing,
 )
-from gathergrid.rest.registry import InsertResult, Upsert, WriteContext
 from gathergrid.values import InvalidValue, as_text, is_empty, normalise
+from pgrest.registry import InsertResult, Upsert, WriteContext
 
 
 def invalid(

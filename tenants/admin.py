@@ -6,7 +6,7 @@ from django.contrib.admin import DateFieldListFilter
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from gathergrid.admin_site import BaseModelAdmin, ReadOnlyAdminMixin
+from tenants.admin_site import BaseModelAdmin, ReadOnlyAdminMixin
 from tenants.models import (
     AdminLogTenant,
     AuthSession,

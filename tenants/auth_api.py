@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from gathergrid.errors import GOTRUE_API_VERSION, AuthApiError, PostgrestError
+from core.errors import GOTRUE_API_VERSION, AuthApiError, PostgrestError
 from gathergrid.values import json_has_nul
 from tenants.middleware import request_api_key, request_bearer
 from tenants.models import AuthSession, KeyKind, Tenant, User

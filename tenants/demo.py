@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from gathergrid.embedded_db import data_dir
+from core.embedded_db import data_dir
 from tenants.models import KeyKind, Role, Tenant
 from tenants.selectors import tenant_key_resolve
 from tenants.services import key_issue, membership_set, tenant_create, user_ensure

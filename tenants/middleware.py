@@ -25,7 +25,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from gathergrid.errors import ApplicationError, PostgrestError, api_face, error_for_path
+from core.errors import ApplicationError, PostgrestError, api_face, error_for_path
 from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
 from tenants.selectors import rest_access_get
 from tenants.tokens import access_token_decode

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from gathergrid.errors import ApplicationError, AuthApiError
+from core.errors import ApplicationError, AuthApiError
 from tenants.models import (
     KEY_PREFIXES,
     AuthSession,

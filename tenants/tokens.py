@@ -17,7 +17,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from gathergrid.errors import PostgrestError
+from core.errors import PostgrestError
 
 LEEWAY_SECONDS = int(settings.SIMPLE_JWT.get("LEEWAY", 0))
 

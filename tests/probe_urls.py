@@ -8,8 +8,8 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from config.urls import urlpatterns as project_urlpatterns
 from gathergrid.models import Thing
-from gathergrid.urls import urlpatterns as project_urlpatterns
 
 
 @csrf_exempt
@@ -47,5 +47,5 @@ urlpatterns = [
     path("t/<str:tenant>/_probe", browser_probe),
     *project_urlpatterns,
 ]
-handler404 = "gathergrid.health.page_not_found"
-handler500 = "gathergrid.health.server_error"
+handler404 = "core.health.page_not_found"
+handler500 = "core.health.server_error"

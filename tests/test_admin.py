@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from gathergrid.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMixin
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -24,6 +23,7 @@ from gathergrid.models import (
     FieldEntry,
     Thing,
 )
+from tenants.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMixin
 from tenants.models import Role, User
 from tests.conftest import PASSWORD, in_tenant, make_member
 from tracking.models import (
@@ -286,7 +286,7 @@ def test_tenant_models_get_the_tenant_behaviour_whatever_their_admin():
 
 
 def test_a_model_nobody_registered_gets_a_valid_generic_admin():
-    from gathergrid.admin_site import GatherGridAdminSite
+    from tenants.admin_site import GatherGridAdminSite
 
     site = GatherGridAdminSite(name="probe")
     site.register_unregistered(["tenants", "gathergrid", "tracking"])
@@ -634,7 +634,7 @@ def test_event_list_costs_the_same_queries_for_one_row_as_for_thirty(root, tenan
 
 
 def test_lists_never_count_more_rows_than_the_cap(root, tenant_a, monkeypatch):
-    from gathergrid.admin_site import CappedCountPaginator
+    from tenants.admin_site import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 3)
     now = timezone.now()

@@ -21,7 +21,7 @@ class _DownConnection:
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_database_is_down(monkeypatch):
-    monkeypatch.setattr("gathergrid.health.connection", _DownConnection())
+    monkeypatch.setattr("core.health.connection", _DownConnection())
     response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "down"

@@ -102,7 +102,7 @@ def test_sigint_to_the_serve_process_alone_stops_everything(tmp_path):
 def test_web_access_log_turns_the_access_log_on_or_off(
     monkeypatch, server, value, logged
 ):
-    from gathergrid.management.commands.serve import server_command
+    from config.management.commands.serve import server_command
 
     if value is None:
         monkeypatch.delenv("WEB_ACCESS_LOG", raising=False)

@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.contrib.admin import DateFieldListFilter
 
 from gathergrid.admin import IdSearchMixin
-from gathergrid.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
+from tenants.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
 from tracking.dialects import bucket, gather, segment, vitally
 from tracking.models import (
     Account,

@@ -4,7 +4,7 @@ Writes go through the tracking endpoints (one writer, exactly once); through
 ``/rest/v1`` these tables are read with the full PostgREST grammar.
 """
 
-from gathergrid.rest.registry import ColumnSpec, Resource, register, to_many, to_one
+from pgrest.registry import ColumnSpec, Resource, register, to_many, to_one
 
 
 def _columns(*specs: tuple[str, str]) -> dict[str, ColumnSpec]:

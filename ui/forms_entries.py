@@ -11,11 +11,11 @@ from typing import Any
 from django import forms
 from django.db import transaction
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from gathergrid.models import ClassificationItem, Entry, Field, FieldDataType
 from gathergrid.resources import ENTRIES
-from gathergrid.rest.registry import WriteContext
 from gathergrid.values import InvalidValue, choices_of, normalise
+from pgrest.registry import WriteContext
 
 # Entry columns the grid and forms edit, by the key the UI uses for them.
 ENTRY_COLUMNS = {

@@ -13,11 +13,11 @@ import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from gathergrid.models import Field, FieldDataType, Thing
-from gathergrid.rest.registry import WriteContext
 from gathergrid.selectors import field_positions
 from gathergrid.services import FieldWriter, ThingWriter
+from pgrest.registry import WriteContext
 
 CHOICE_TYPES = (FieldDataType.CHOICE, FieldDataType.MULTI_CHOICE)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gathergrid.rest.ast import (
+from pgrest.ast import (
     Column,
     Condition,
     Embed,
@@ -15,7 +15,7 @@ from gathergrid.rest.ast import (
     RangeRequest,
     Star,
 )
-from gathergrid.rest.grammar import (
+from pgrest.grammar import (
     BIGINT_MAX,
     MAX_DEPTH,
     parse_prefer,

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gathergrid.rest.ast import (
+from pgrest.ast import (
     FTS_OPERATORS,
     QUANTIFIABLE,
     Column,
@@ -14,7 +14,7 @@ from gathergrid.rest.ast import (
     Preferences,
     Query,
 )
-from gathergrid.rest.grammar import (
+from pgrest.grammar import (
     BIGINT_MAX,
     parse_prefer,
     parse_query,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.models import KeyKind, TenantKey, hash_secret
 from tenants.selectors import tenant_key_resolve
 from tenants.services import key_issue, key_revoke

@@ -5,7 +5,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.models import Tenant, TenantKey, is_valid_schema_name
 from tenants.schemas import TEMPLATE_SCHEMA, schemas_with_pending_migrations
 from tenants.services import tenant_create

@@ -384,9 +384,9 @@ def test_only_our_key_shapes_and_methods_are_routed(tenant_a, path):
     [
         ("/v1/batch", "tracking.endpoints.segment"),
         ("/v1/track", "tracking.endpoints.segment"),
-        ("/healthz", "gathergrid.health"),
+        ("/healthz", "core.health"),
         ("/auth/v1/user", "tenants"),
-        ("/rest/v1/accounts", "gathergrid.rest.views"),
+        ("/rest/v1/accounts", "pgrest.views"),
     ],
 )
 def test_no_other_route_is_shadowed(path, view_module):

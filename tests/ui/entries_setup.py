@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from gathergrid.models import ClassificationItem, Entry, Field, Thing
 from gathergrid.resources import CLASSIFICATION_ITEMS, ENTRIES, FIELDS, THINGS
-from gathergrid.rest.registry import WriteContext
+from pgrest.registry import WriteContext
 from tests.conftest import in_tenant
 
 

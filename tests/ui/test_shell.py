@@ -109,7 +109,7 @@ def test_our_css_and_htmx_are_served_without_a_cdn(client_a):
 def test_an_application_error_is_html_in_words_only_on_browser_pages(path, html):
     from django.test import RequestFactory
 
-    from gathergrid.errors import ApplicationError
+    from core.errors import ApplicationError
     from tenants.middleware import ApiErrorMiddleware
 
     middleware = ApiErrorMiddleware(lambda request: None)

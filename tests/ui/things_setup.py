@@ -4,8 +4,8 @@ writers in a session tenant's schema."""
 from typing import Any
 
 from gathergrid.models import Entry, Field, FieldEntry, Thing
-from gathergrid.rest.registry import WriteContext
 from gathergrid.services import FieldWriter, ThingWriter
+from pgrest.registry import WriteContext
 from tests.conftest import in_tenant
 
 CTX = WriteContext(user_id=None)

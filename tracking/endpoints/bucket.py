@@ -48,7 +48,7 @@ from django.urls import path, re_path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from gathergrid.errors import ApplicationError, IngestError
+from core.errors import ApplicationError, IngestError
 from tenants.middleware import request_bearer
 from tracking.dialects import bucket
 from tracking.endpoints.common import (

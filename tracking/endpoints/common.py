@@ -21,7 +21,7 @@ import orjson
 from django.db import DatabaseError, connection
 from django.http import HttpRequest
 
-from gathergrid.errors import IngestError
+from core.errors import IngestError
 from tenants.models import KeyKind, Tenant, hash_secret
 from tracking.group_commit import messages_ingest_grouped
 from tracking.messages import DialectError, Message

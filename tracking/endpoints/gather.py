@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from gathergrid.errors import IngestError
+from core.errors import IngestError
 from tenants.models import KEY_PREFIXES, KeyKind
 from tracking.dialects import gather
 from tracking.endpoints.common import (

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from gathergrid.errors import IngestError
+from core.errors import IngestError
 from tenants.middleware import request_bearer
 from tracking.dialects import segment
 from tracking.endpoints.common import (

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from gathergrid.errors import IngestError
+from core.errors import IngestError
 from tracking.dialects import vitally
 from tracking.endpoints.common import (
     ANY_KEY,

@@ -7,8 +7,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.http import next_url
 from tenants.services import SignInError, browser_sign_in
-from ui.next_url import next_url
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -25,6 +25,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.http import next_url
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -34,7 +35,6 @@ from gathergrid.models import (
     HistoryAction,
     Thing,
 )
-from gathergrid.rest.registry import WriteContext
 from gathergrid.selectors import (
     ENTRY_COUNT_CAP,
     EntryQuery,
@@ -46,6 +46,7 @@ from gathergrid.selectors import (
     user_emails,
 )
 from gathergrid.values import choices_of
+from pgrest.registry import WriteContext
 from ui.forms_entries import (
     ENTRY_COLUMNS,
     NUMERIC_TYPES,
@@ -55,7 +56,6 @@ from ui.forms_entries import (
     entry_set_active,
     input_value,
 )
-from ui.next_url import next_url
 from ui.paging import page_of
 from ui.permissions import can_write, write_required
 

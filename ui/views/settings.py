@@ -17,7 +17,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.models import KeyKind, Membership, Role, TenantKey
 from tenants.selectors import tenant_keys, tenant_members
 from tenants.services import (

@@ -18,8 +18,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gathergrid.models import Field, FieldDataType, Thing
-from gathergrid.rest.registry import WriteContext
 from gathergrid.selectors import field_list, thing_list, thing_names
+from pgrest.registry import WriteContext
 from ui.forms_things import (
     FieldForm,
     ThingFilter,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.models import Tenant
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from gathergrid.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.management.commands._output import as_command_error
 from tenants.services import key_revoke
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
-from gathergrid.errors import api_face, error_for_path
+from core.errors import api_face, error_for_path
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The Django admin app, with our tenant-aware site as ``admin.site``.
 
-Kept apart from :mod:`gathergrid.admin_site`: ``INSTALLED_APPS`` imports this
+Kept apart from :mod:`tenants.admin_site`: ``INSTALLED_APPS`` imports this
 module before the app registry is ready, and the site module imports models.
 """
 
@@ -8,7 +8,7 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class GatherGridAdminConfig(AdminConfig):
-    default_site = "gathergrid.admin_site.GatherGridAdminSite"
+    default_site = "tenants.admin_site.GatherGridAdminSite"
 
     def ready(self) -> None:
         super().ready()  # autodiscover: every app's admin.py registers its admins

@@ -16,13 +16,13 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from gathergrid.errors import PostgrestError
-from gathergrid.rest import grammar
-from gathergrid.rest.ast import GrammarError, Preferences, Query
-from gathergrid.rest.errors import postgrest_error_from_database
-from gathergrid.rest.planner import plan_read, plan_target_ids
-from gathergrid.rest.registry import Resource, Upsert, WriteContext, get_resource
+from core.errors import PostgrestError
 from gathergrid.values import json_has_nul
+from pgrest import grammar
+from pgrest.ast import GrammarError, Preferences, Query
+from pgrest.errors import postgrest_error_from_database
+from pgrest.planner import plan_read, plan_target_ids
+from pgrest.registry import Resource, Upsert, WriteContext, get_resource
 
 JSON = "application/json"
 SINGULAR = "application/vnd.pgrst.object+json"
@@ -588,7 +588,7 @@ def resource_view(request: HttpRequest, name: str) -> HttpResponse:
 @csrf_exempt
 def root_view(request: HttpRequest) -> HttpResponse:
     """``GET /rest/v1/``: the OpenAPI document."""
-    from gathergrid.rest.openapi import openapi_document
+    from pgrest.openapi import openapi_document
 
     if request.method not in {"GET", "HEAD"}:
         error = PostgrestError(

@@ -1,13 +1,13 @@
 """PostgREST's request grammar: query string, ``Prefer`` and ``Range`` headers.
 
 Pure Python (no Django): ``parse_query`` turns the decoded query string into an
-:class:`~gathergrid.rest.ast.Query`, ``parse_prefer`` the ``Prefer`` headers into
-:class:`~gathergrid.rest.ast.Preferences` and ``parse_range`` the ``Range``
-header into a :class:`~gathergrid.rest.ast.RangeRequest`.
+:class:`~pgrest.ast.Query`, ``parse_prefer`` the ``Prefer`` headers into
+:class:`~pgrest.ast.Preferences` and ``parse_range`` the ``Range``
+header into a :class:`~pgrest.ast.RangeRequest`.
 
 The grammar follows PostgREST 12's parser (``ApiRequest/QueryParams.hs``): the
 same reserved keys, identifiers, quoting, JSON paths, operator syntax and logic
-trees. Every rejected input raises :class:`~gathergrid.rest.ast.GrammarError`
+trees. Every rejected input raises :class:`~pgrest.ast.GrammarError`
 (and nothing else), shaped like PostgREST's own error, e.g.::
 
     message: "failed to parse filter (noop.1)" (line 1, column 1)
@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gathergrid.rest.ast import (
+from pgrest.ast import (
     FTS_OPERATORS,
     OPERATORS,
     QUANTIFIABLE,

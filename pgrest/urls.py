@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gathergrid.rest import views
+from pgrest import views
 
 urlpatterns = [
     path("", views.root_view, name="rest-root"),

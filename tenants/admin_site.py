@@ -46,8 +46,8 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django_tenants.utils import get_app_label
 
+from core.http import next_url
 from tenants.models import AdminLogTenant, Role, Tenant
-from ui.next_url import next_url
 
 SESSION_KEY = "admin_tenant"
 # Hidden input of every admin form of a tenant object: the tenant it was opened for.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from gathergrid.embedded_db import data_dir, ensure_database_url
+from core.embedded_db import data_dir, ensure_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,12 +59,13 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "gathergrid.admin_apps.GatherGridAdminConfig",  # django.contrib.admin, our site
+    "tenants.admin_apps.GatherGridAdminConfig",  # django.contrib.admin, our site
     "rest_framework",
     "django_filters",
     "corsheaders",
     "django_htmx",
     "ui",
+    "config",  # the project's own commands (serve)
 ]
 TENANT_APPS = [
     "gathergrid",
@@ -88,8 +89,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "gathergrid.urls"
-WSGI_APPLICATION = "gathergrid.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {

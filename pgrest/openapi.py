@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from gathergrid.rest.registry import ColumnSpec, Resource, all_resources
+from pgrest.registry import ColumnSpec, Resource, all_resources
 
 JSON_SCHEMA_TYPES = {
     "bigint": {"type": "integer", "format": "int64"},

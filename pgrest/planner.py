@@ -10,8 +10,8 @@ one round trip however deep its embeds go.
 from dataclasses import dataclass, field
 from typing import Any
 
-from gathergrid.errors import PostgrestError
-from gathergrid.rest.ast import (
+from core.errors import PostgrestError
+from pgrest.ast import (
     Column,
     Condition,
     Embed,
@@ -23,7 +23,7 @@ from gathergrid.rest.ast import (
     SelectItem,
     Star,
 )
-from gathergrid.rest.registry import (
+from pgrest.registry import (
     CASTABLE_TYPES,
     ColumnSpec,
     Relation,

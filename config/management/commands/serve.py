@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from gathergrid.embedded_db import is_embedded
+from core.embedded_db import is_embedded
 from tenants.demo import demo_credentials_path, demo_tenant_ensure
 
 
@@ -50,11 +50,11 @@ def server_command(server: str, host: str, port: int, workers: int) -> list[str]
             "--no-ws",
             *(["--access-log"] if log else []),
             "--workers-kill-timeout", "20",
-            "gathergrid.wsgi:application",
+            "config.wsgi:application",
         ]  # fmt: skip
     return [
         sys.executable, "-m", "gunicorn",
-        "gathergrid.wsgi:application",
+        "config.wsgi:application",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread",

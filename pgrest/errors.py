@@ -2,7 +2,7 @@
 
 from django.db import Error as DjangoDatabaseError
 
-from gathergrid.errors import PostgrestError
+from core.errors import PostgrestError
 
 _EXACT = {
     "23503": 409,
