@@ -1,14 +1,15 @@
-"""Domain errors, and their one mapping to each API face's error shape.
+"""The errors every layer raises, in no face's shape.
 
-Services raise these; the edge (views, middleware) turns them into responses.
-Each face has its own shape: PostgREST's ``{code, message, details, hint}`` on
-``/rest/v1``, GoTrue's ``{code, message}`` on ``/auth/v1``, and the tracking
-dialects' own shapes (their modules subclass :class:`ApplicationError`).
+Services and selectors raise these; the edge (:mod:`core.edge`) renders each
+one once, in the shape of the face the request came through: PostgREST's
+``{code, message, details, hint}`` on ``/rest/v1`` (``pgrest.errors`` maps the
+codes below to SQLSTATEs), GoTrue's ``{code, message}`` on ``/auth/v1``, the
+tracking dialects' ``{code, message, details}`` on ingestion paths, and a page
+in words in the browser. Callers that show an error themselves (the UI's forms,
+CSV import) read the structured attributes, never the message text.
 """
 
 from typing import Any
-
-from django.http import JsonResponse
 
 
 class ApplicationError(Exception):
@@ -35,98 +36,72 @@ class ApplicationError(Exception):
             self.status = status
         self.details = details
         self.hint = hint
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message}
-
-    def as_response(self) -> JsonResponse:
-        response = JsonResponse(self.body(), status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
+        self.headers = dict(headers or {})
 
 
-class PostgrestError(ApplicationError):
-    """An error of ``/rest/v1``: all four PostgREST keys, strings or null."""
+class ValidationFailed(ApplicationError):
+    """A value breaks a rule: which ``field``, which ``row`` of a bulk write
+    (None for a single write), why (``reason``, words for a person) and a
+    ``code`` from :data:`VALIDATION_CODES`.
 
-    code = "PGRST000"
+    ``message`` is the whole sentence, ``row 2: name: is required``.
+    """
 
-    def body(self) -> dict[str, Any]:
-        details = self.details
-        if details is not None and not isinstance(details, str):
-            details = str(details)
-        return {
-            "code": self.code,
-            "details": details,
-            "hint": self.hint,
-            "message": self.message,
-        }
+    code = "invalid"
 
-
-# GoTrue answers with this header; supabase-js then reads `code` as the error code.
-GOTRUE_API_VERSION = "2024-01-01"
-
-
-class AuthApiError(ApplicationError):
-    """An error of ``/auth/v1`` in GoTrue's shape ``{code, message}``."""
-
-    code = "validation_failed"
-
-    def as_response(self) -> JsonResponse:
-        response = super().as_response()
-        response["X-Supabase-Api-Version"] = GOTRUE_API_VERSION
-        return response
-
-
-class IngestError(ApplicationError):
-    """An error of a tracking endpoint: ``{code, message}`` plus per-field details."""
-
-    def body(self) -> dict[str, Any]:
-        body = super().body()
-        if self.details is not None:
-            body["details"] = self.details
-        return body
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        row: int | None = None,
+        code: str = "invalid",
+        status: int = 400,
+    ) -> None:
+        where = f"row {row}: " if row is not None else ""
+        super().__init__(
+            f"{where}{field}: {reason}",
+            code=code,
+            status=status,
+            details=f"Invalid value for '{field}'"
+            + (f" in row {row}" if row is not None else ""),
+        )
+        self.field = field
+        self.row = row
+        self.reason = reason
 
 
-INGEST_PREFIXES = (
-    "/v1/",
-    "/analytics/v1/",
-    # Bucket's key-less paths (its newer SDKs send the key as a Bearer token).
-    "/user",
-    "/company",
-    "/event",
-    "/feedback",
-    "/bulk",
-    "/models/",
-    "/events",
-    "/gg_pk_",
-    "/gg_sk_",
-)
+# The codes of :class:`ValidationFailed` and :class:`Conflict`.
+REQUIRED = "required"  # a value that must be given is missing or null
+INVALID = "invalid"  # a value breaks a rule of its field
+FOREIGN_KEY = "foreign_key"  # a row it points at does not exist
+UNIQUE = "unique"  # another row already has it
+VALIDATION_CODES = frozenset({REQUIRED, INVALID})
 
 
-def api_face(path: str) -> str | None:
-    """The API a path belongs to: ``rest``, ``auth``, ``ingest`` or None (browser)."""
-    if path.startswith("/rest/v1"):
-        return "rest"
-    if path.startswith("/auth/v1"):
-        return "auth"
-    # Bucket's SDKs put the tracking key first in the path: /<key>/event.
-    if path.startswith(INGEST_PREFIXES):
-        return "ingest"
-    return None
+class NotFound(ApplicationError):
+    """What the request names does not exist (or is not the caller's)."""
+
+    status = 404
+    code = "not_found"
 
 
-ERROR_CLASS_BY_FACE: dict[str, type[ApplicationError]] = {
-    "rest": PostgrestError,
-    "auth": AuthApiError,
-    "ingest": IngestError,
-}
+class Conflict(ApplicationError):
+    """The request contradicts stored data: a missing target, a duplicate."""
+
+    status = 409
+    code = "conflict"
 
 
-def error_for_path(
-    path: str, message: str, *, status: int, code: str
-) -> ApplicationError:
-    """An error of the right shape for the API ``path`` belongs to."""
-    error_class = ERROR_CLASS_BY_FACE.get(api_face(path) or "", ApplicationError)
-    return error_class(message, code=code, status=status)
+class Forbidden(ApplicationError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Unauthenticated(ApplicationError):
+    """The caller could not be identified (no key, a bad key or token)."""
+
+    status = 401
+    code = "unauthenticated"

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
-from core.errors import api_face, error_for_path
+from core.edge import api_face, error_for_path
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def _api_or_default(request, status, code, message, default, **kwargs) -> HttpResponse:
     if api_face(request.path) is None:
         return default(request, **kwargs)
-    return error_for_path(request.path, message, status=status, code=code).as_response()
+    return error_for_path(request.path, message, status=status, code=code)
 
 
 def bad_request(request, exception=None):

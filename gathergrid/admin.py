@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from core.errors import ApplicationError
+from core.writes import WriteContext
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -34,7 +35,6 @@ from gathergrid.services import (
     ModelWriter,
     ThingWriter,
 )
-from pgrest.registry import WriteContext
 from tenants.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_at")

@@ -34,7 +34,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_tenants.utils import quote_schema_name
 
-from core.errors import ApplicationError, PostgrestError
+from core.errors import ApplicationError, ValidationFailed
+from core.writes import WriteContext
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -46,9 +47,13 @@ from gathergrid.models import (
     ImportStatus,
     Thing,
 )
-from gathergrid.services import EntryWriter, FieldEntryWriter, ModelWriter
+from gathergrid.services import (
+    EntryWriter,
+    FieldEntryWriter,
+    ModelWriter,
+    required_values_missing,
+)
 from gathergrid.values import InvalidValue, is_empty, normalise
-from pgrest.registry import WriteContext
 
 logger = logging.getLogger(__name__)
 
@@ -499,15 +504,12 @@ class RowChecker:
             cleaned = self.entry_writer.clean(
                 entry, index=None, ctx=self.ctx, creating=True
             )
-        except PostgrestError as error:
-            row.errors.append(error.message)
+        except ValidationFailed as error:
+            row.errors.append(f"{error.field}: {error.reason}")
             cleaned = {}
-        missing = sorted(f.name for f in self.required if f.id not in filled)
-        if missing:
-            # The words EntryWriter.insert uses for the same rule.
-            row.errors.append(
-                "missing required-for-initialization value(s): " + ", ".join(missing)
-            )
+        missing = required_values_missing(self.required, filled)
+        if missing is not None:
+            row.errors.append(missing.reason)
         if not row.errors:
             row.values = {
                 **{k: _jsonable(v) for k, v in cleaned.items() if k != "thing_id"},
@@ -630,17 +632,16 @@ def _refuse_unless(job: ImportJob, allowed: set[str]) -> None:
     raise ImportRefused("Validation has not finished yet; wait for it to finish.")
 
 
-_ROW_LABEL = re.compile(r"^row (\d+): ")
-
-
-def _file_row_message(message: str, numbers: list[int]) -> str:
+def _file_row_message(error: ApplicationError, numbers: list[int]) -> str:
     """The writer names rows by their index in its batch; name the file's row."""
-    match = _ROW_LABEL.match(message)
-    if match and int(match[1]) < len(numbers):
-        return f"row {numbers[int(match[1])]}: " + message[match.end() :]
+    if isinstance(error, ValidationFailed):
+        if error.row is not None and error.row < len(numbers):
+            return f"row {numbers[error.row]}: {error.field}: {error.reason}"
+        if error.row is None and len(numbers) == 1:
+            return f"row {numbers[0]}: {error.field}: {error.reason}"
     if len(numbers) == 1:
-        return f"row {numbers[0]}: {message}"
-    return message
+        return f"row {numbers[0]}: {error.message}"
+    return error.message
 
 
 def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
@@ -745,11 +746,11 @@ def _apply_rows(job: ImportJob, progress: _ApplyProgress) -> int:
                 ctx=ctx,
                 upsert=None,
             )
-        except PostgrestError as error:
+        except ApplicationError as error:
             # Something changed since validation (a field, a reference).
             raise ImportRefused(
                 "Nothing was imported: "
-                + _file_row_message(error.message, numbers)
+                + _file_row_message(error, numbers)
                 + ". Validate again (change mapping) to see every such row."
             ) from None
         created += result.inserted

@@ -7,7 +7,6 @@ compile to typed, indexed lookups in ``field_entries``.
 
 from typing import Any
 
-from core.errors import PostgrestError
 from gathergrid.models import TEXT_INDEX_PREFIX, Field, FieldDataType
 from gathergrid.services import (
     ClassificationItemWriter,
@@ -18,6 +17,7 @@ from gathergrid.services import (
 )
 from gathergrid.values import SHADOW_COLUMN, SHADOW_SQL_TYPE, InvalidValue, normalise
 from pgrest.ast import Condition, Path
+from pgrest.errors import PostgrestError
 from pgrest.planner import SqlBuilder
 from pgrest.registry import ColumnSpec, Resource, register, to_many, to_one
 

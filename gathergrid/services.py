@@ -17,7 +17,15 @@ from django.db import connection, models
 from django.db.models import Max
 from django.utils import timezone
 
-from core.errors import PostgrestError
+from core.errors import (
+    FOREIGN_KEY,
+    INVALID,
+    REQUIRED,
+    ApplicationError,
+    Conflict,
+    ValidationFailed,
+)
+from core.writes import InsertResult, Upsert, WriteContext
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -29,21 +37,13 @@ from gathergrid.models import (
     Thing,
 )
 from gathergrid.values import InvalidValue, as_text, is_empty, normalise
-from pgrest.registry import InsertResult, Upsert, WriteContext
 
 
 def invalid(
-    column: str, reason: str, *, row: int | None = None, code: str = "23514"
-) -> PostgrestError:
-    """A validation failure: 400 naming the row (in a bulk write), field and reason."""
-    where = f"row {row}: " if row is not None else ""
-    return PostgrestError(
-        f"{where}{column}: {reason}",
-        code=code,
-        status=400,
-        details=f"Invalid value for '{column}'"
-        + (f" in row {row}" if row is not None else ""),
-    )
+    column: str, reason: str, *, row: int | None = None, code: str = INVALID
+) -> ValidationFailed:
+    """A validation failure naming the row (in a bulk write), field and reason."""
+    return ValidationFailed(column, reason, row=row, code=code)
 
 
 def _row_label(index: int, total: int) -> int | None:
@@ -68,7 +68,7 @@ class ModelWriter:
         field = self.fields[column]
         if value is None:
             if not field.null:
-                raise invalid(column, "may not be null", row=row, code="23502")
+                raise invalid(column, "may not be null", row=row, code=REQUIRED)
             return None
         if isinstance(field, models.BooleanField) and not isinstance(value, bool):
             if isinstance(value, str) and value.lower() in {"true", "false"}:
@@ -144,7 +144,7 @@ class ModelWriter:
             column for column in columns if any(column not in row for row in full)
         ]
         if missing:
-            raise invalid(missing[0], "is required", code="23502")
+            raise invalid(missing[0], "is required", code=REQUIRED)
         if upsert is None:
             return self._copy_rows(full, columns)
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -272,7 +272,7 @@ class NamedWriter(ModelWriter):
             if not cleaned["name"]:
                 raise invalid("name", "may not be blank", row=index)
         elif creating:
-            raise invalid("name", "is required", row=index, code="23502")
+            raise invalid("name", "is required", row=index, code=REQUIRED)
         return cleaned
 
 
@@ -308,7 +308,7 @@ class FieldWriter(ModelWriter):
         if creating:
             for column in ("thing_id", "name"):
                 if column not in cleaned:
-                    raise invalid(column, "is required", row=index, code="23502")
+                    raise invalid(column, "is required", row=index, code=REQUIRED)
         if "name" in cleaned:
             cleaned["name"] = cleaned["name"].strip()
             if not cleaned["name"]:
@@ -485,7 +485,7 @@ class FieldEntryWriter(ModelWriter):
         if creating:
             for column in ("entry_id", "field_id"):
                 if column not in cleaned:
-                    raise invalid(column, "is required", row=index, code="23502")
+                    raise invalid(column, "is required", row=index, code=REQUIRED)
         return cleaned
 
     def insert(self, rows, *, ctx, upsert):
@@ -589,21 +589,19 @@ def _value_check(
     target: see ``_first_bad_reference``); its normal form."""
     label = _row_label(index, total)
     if row["entry_id"] not in entries:
-        raise PostgrestError(
+        raise Conflict(
             'insert or update on table "field_entries" violates foreign key '
             'constraint "field_entries_entry_id_fkey"',
-            code="23503",
-            status=409,
+            code=FOREIGN_KEY,
             details=f"Key (entry_id)=({row['entry_id']}) is not present in table "
             '"entries".',
         )
     field = fields.get(row["field_id"])
     if field is None:
-        raise PostgrestError(
+        raise Conflict(
             'insert or update on table "field_entries" violates foreign key '
             'constraint "field_entries_field_id_fkey"',
-            code="23503",
-            status=409,
+            code=FOREIGN_KEY,
             details=f"Key (field_id)=({row['field_id']}) is not present in table "
             '"fields".',
         )
@@ -672,11 +670,11 @@ def values_write(
     # References are checked after the loop, one query per referenced thing;
     # the first bad row (in the order sent) is the one reported.
     references: list[tuple[int, Field, Any]] = []
-    failure: tuple[int, PostgrestError] | None = None
+    failure: tuple[int, ApplicationError] | None = None
     for index, row in enumerate(rows):
         try:
             normal = _value_check(row, index, total, entries=entries, fields=fields)
-        except PostgrestError as error:
+        except ApplicationError as error:
             failure = (index, error)
             break
         field = fields[row["field_id"]]
@@ -732,6 +730,23 @@ def values_write(
     return result
 
 
+def required_values_missing(
+    fields: Iterable[Field], filled: set[int], *, row: int | None = None
+) -> ValidationFailed | None:
+    """The failure of a new entry lacking values of required-for-initialization
+    ``fields`` (``filled``: the ids of the fields it has values for), or None."""
+    missing = sorted(
+        f.name for f in fields if f.required_for_initialization and f.id not in filled
+    )
+    if not missing:
+        return None
+    return invalid(
+        "field_entries",
+        "missing required-for-initialization value(s): " + ", ".join(missing),
+        row=row,
+    )
+
+
 class EntryWriter(ModelWriter):
     model = Entry
 
@@ -745,7 +760,7 @@ class EntryWriter(ModelWriter):
         row.pop("values", None)
         cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
         if creating and "thing_id" not in cleaned:
-            raise invalid("thing_id", "is required", row=index, code="23502")
+            raise invalid("thing_id", "is required", row=index, code=REQUIRED)
         start = cleaned.get("validity_start_date")
         end = cleaned.get("validity_end_date")
         if start and end and end < start:
@@ -848,18 +863,11 @@ class EntryWriter(ModelWriter):
                 if not is_empty(item.get("entered_value")):
                     value_rows.append(item)
                     filled.add(item["field_id"])
-            missing = [
-                f.name
-                for f in fields_by_thing[row["thing_id"]].values()
-                if f.required_for_initialization and f.id not in filled
-            ]
-            if missing:
-                raise invalid(
-                    "field_entries",
-                    "missing required-for-initialization value(s): "
-                    + ", ".join(sorted(missing)),
-                    row=label,
-                )
+            missing = required_values_missing(
+                fields_by_thing[row["thing_id"]].values(), filled, row=label
+            )
+            if missing is not None:
+                raise missing
         if value_rows:
             values_write(value_rows, ctx=ctx, upsert=None, writer=self.values_writer)
         return result
@@ -879,11 +887,10 @@ class EntryWriter(ModelWriter):
                         f"thing {row['thing_id']} is inactive",
                         row=_row_label(index, len(rows)),
                     )
-                raise PostgrestError(
+                raise Conflict(
                     'insert or update on table "entries" violates foreign key '
                     'constraint "entries_thing_id_fkey"',
-                    code="23503",
-                    status=409,
+                    code=FOREIGN_KEY,
                     details=f"Key (thing_id)=({row['thing_id']}) is not present in "
                     'table "things".',
                 )

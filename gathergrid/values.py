@@ -208,22 +208,3 @@ def normalise(data_type: str, options: Any, value: Any) -> Normalised:
                 raise InvalidValue(f"{text!r} is not an entry id")
             return Normalised(text=str(int(text)), number=Decimal(int(text)))
     raise InvalidValue(f"unknown data type {data_type!r}")
-
-
-def json_has_nul(body: bytes, data: Any) -> bool:
-    """Whether parsed JSON ``data`` (from ``body``) holds a NUL character, which
-    no PostgreSQL text or jsonb value can store. The byte scan makes it free for
-    bodies without a ``\\u0000`` escape."""
-    if b"\\u0000" not in body:
-        return False
-
-    def walk(value: Any) -> bool:
-        if isinstance(value, str):
-            return "\x00" in value
-        if isinstance(value, dict):
-            return any(walk(k) or walk(v) for k, v in value.items())
-        if isinstance(value, list):
-            return any(walk(item) for item in value)
-        return False
-
-    return walk(data)

@@ -1,8 +1,59 @@
-"""Database errors -> PostgREST's error body and status (its documented table)."""
+"""Errors on ``/rest/v1``: PostgREST's body ``{code, details, hint, message}``.
+
+This module is the REST face's one mapping of errors: the engine's own
+(:class:`PostgrestError`, PGRST codes), the domain's structured errors (their
+codes become the SQLSTATE PostgreSQL would have raised: 23502, 23514, 23503,
+23505) and PostgreSQL errors (its documented status table).
+"""
+
+from typing import Any
 
 from django.db import Error as DjangoDatabaseError
+from django.http import JsonResponse
 
-from core.errors import PostgrestError
+from core import errors
+from core.errors import ApplicationError
+
+
+class PostgrestError(ApplicationError):
+    """An error of the engine itself, with PostgREST's own code."""
+
+    code = "PGRST000"
+
+
+# Domain and edge codes -> what PostgREST answers for the same failure.
+POSTGREST_CODES = {
+    errors.REQUIRED: "23502",
+    errors.INVALID: "23514",
+    errors.FOREIGN_KEY: "23503",
+    errors.UNIQUE: "23505",
+    "database_unavailable": "PGRST001",
+    "no_api_key": "PGRST000",
+    "invalid_api_key": "PGRST000",
+    "anonymous": "PGRST302",
+    "jwt_invalid": "PGRST301",
+    "jwt_expired": "PGRST303",
+    "session_ended": "PGRST303",
+    "invalid_profile": "PGRST106",
+}
+
+
+def postgrest_body(error: ApplicationError) -> dict[str, Any]:
+    details = error.details
+    if details is not None and not isinstance(details, str):
+        details = str(details)
+    return {
+        "code": POSTGREST_CODES.get(error.code, error.code),
+        "details": details,
+        "hint": error.hint,
+        "message": error.message,
+    }
+
+
+def error_response(error: ApplicationError) -> JsonResponse:
+    """The REST face's renderer (registered with ``core.edge``)."""
+    return JsonResponse(postgrest_body(error), status=error.status)
+
 
 _EXACT = {
     "23503": 409,

@@ -10,7 +10,6 @@ one round trip however deep its embeds go.
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import PostgrestError
 from pgrest.ast import (
     Column,
     Condition,
@@ -23,6 +22,7 @@ from pgrest.ast import (
     SelectItem,
     Star,
 )
+from pgrest.errors import PostgrestError
 from pgrest.registry import (
     CASTABLE_TYPES,
     ColumnSpec,

@@ -9,6 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.writes import InsertResult, Upsert, WriteContext
+
+__all__ = ["InsertResult", "Upsert", "WriteContext"]
+
 # Types PostgREST clients may cast to with `col::type` (identifiers cannot be
 # parameterised, so casts are whitelisted).
 CASTABLE_TYPES: frozenset[str] = frozenset(
@@ -96,26 +100,6 @@ class Writer(Protocol):
     def delete(self, ids: Sequence[int], *, ctx: "WriteContext") -> list[int]:
         """Delete (soft or hard) the rows ``ids`` (locked); return their ids."""
         ...
-
-
-@dataclass(frozen=True)
-class InsertResult:
-    """The ids an insert wrote (in input order) and how many rows were new."""
-
-    ids: list[int]
-    inserted: int
-
-
-@dataclass(frozen=True)
-class Upsert:
-    on_conflict: tuple[str, ...]
-    ignore_duplicates: bool
-
-
-@dataclass(frozen=True)
-class WriteContext:
-    user_id: str | None
-    missing_default: bool = False
 
 
 @dataclass

@@ -16,11 +16,10 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from core.errors import PostgrestError
-from gathergrid.values import json_has_nul
+from core.http import json_has_nul
 from pgrest import grammar
 from pgrest.ast import GrammarError, Preferences, Query
-from pgrest.errors import postgrest_error_from_database
+from pgrest.errors import PostgrestError, postgrest_error_from_database
 from pgrest.planner import plan_read, plan_target_ids
 from pgrest.registry import Resource, Upsert, WriteContext, get_resource
 

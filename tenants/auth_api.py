@@ -12,9 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from core.errors import GOTRUE_API_VERSION, AuthApiError, PostgrestError
-from gathergrid.values import json_has_nul
-from tenants.middleware import request_api_key, request_bearer
+from core.errors import ApplicationError, Unauthenticated
+from core.http import json_has_nul, request_api_key, request_bearer
 from tenants.models import AuthSession, KeyKind, Tenant, User
 from tenants.selectors import tenant_key_resolve, user_memberships
 from tenants.services import (
@@ -26,6 +25,23 @@ from tenants.services import (
 )
 from tenants.tokens import AccessClaims, access_token_decode
 
+# GoTrue answers with this header; supabase-js then reads `code` as the error code.
+GOTRUE_API_VERSION = "2024-01-01"
+
+# Codes raised below this face that GoTrue spells its own way.
+GOTRUE_CODES = {"jwt_invalid": "bad_jwt", "jwt_expired": "bad_jwt"}
+
+
+def error_response(error: ApplicationError) -> JsonResponse:
+    """The auth face's renderer (registered with ``core.edge``): ``{code, message}``."""
+    code = GOTRUE_CODES.get(error.code, error.code)
+    message = error.message
+    if code == "bad_jwt" and error.code != code:
+        message = f"invalid JWT: {message}"
+    response = JsonResponse({"code": code, "message": message}, status=error.status)
+    response["X-Supabase-Api-Version"] = GOTRUE_API_VERSION
+    return response
+
 
 def _json(data: Any, status: int = 200) -> JsonResponse:
     response = JsonResponse(data, status=status, safe=False)
@@ -36,10 +52,10 @@ def _json(data: Any, status: int = 200) -> JsonResponse:
 def _api_key_tenant(request: HttpRequest) -> Tenant:
     raw_key = request_api_key(request)
     if not raw_key:
-        raise AuthApiError("No API key found in request", code="no_api_key", status=401)
+        raise Unauthenticated("No API key found in request", code="no_api_key")
     key = tenant_key_resolve(raw_key=raw_key, kinds=(KeyKind.API,))
     if key is None:
-        raise AuthApiError("Invalid API key", code="invalid_api_key", status=401)
+        raise Unauthenticated("Invalid API key", code="invalid_api_key")
     return key.tenant
 
 
@@ -56,13 +72,15 @@ def _body(request: HttpRequest) -> dict:
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as error:
-        raise AuthApiError(
+        raise ApplicationError(
             f"Could not parse request body as JSON: {error}", code="bad_json"
         ) from None
     if not isinstance(data, dict):
-        raise AuthApiError("Request body must be a JSON object.", code="bad_json")
+        raise ApplicationError("Request body must be a JSON object.", code="bad_json")
     if json_has_nul(request.body, data):
-        raise AuthApiError("Request body must not contain \\u0000.", code="bad_json")
+        raise ApplicationError(
+            "Request body must not contain \\u0000.", code="bad_json"
+        )
     return data
 
 
@@ -74,21 +92,13 @@ def _session_claims(request: HttpRequest) -> AccessClaims:
     """The bearer token's claims, its session still active, or a GoTrue error."""
     bearer = request_bearer(request)
     if not bearer or bearer == request_api_key(request):
-        raise AuthApiError(
+        raise ApplicationError(
             "This endpoint requires a Bearer token",
             code="no_authorization",
             status=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    try:
-        claims = access_token_decode(bearer)
-    except PostgrestError as error:
-        raise AuthApiError(
-            f"invalid JWT: {error.message}",
-            code="bad_jwt",
-            status=401,
-            headers=error.headers,
-        ) from None
+    claims = access_token_decode(bearer)
     active = AuthSession.objects.filter(
         pk=claims.session_id,
         user_id=claims.user_id,
@@ -96,7 +106,7 @@ def _session_claims(request: HttpRequest) -> AccessClaims:
         user__is_active=True,
     ).exists()
     if not active:
-        raise AuthApiError(
+        raise ApplicationError(
             "Session from session_id claim in JWT does not exist",
             code="session_not_found",
             status=401,
@@ -114,7 +124,7 @@ def token(request: HttpRequest) -> JsonResponse:
     if grant_type == "password":
         email, password = body.get("email"), body.get("password")
         if not isinstance(email, str) or not isinstance(password, str):
-            raise AuthApiError(
+            raise ApplicationError(
                 "Email and password are required.", code="validation_failed"
             )
         result = auth_password_grant(
@@ -127,10 +137,12 @@ def token(request: HttpRequest) -> JsonResponse:
     elif grant_type == "refresh_token":
         refresh = body.get("refresh_token")
         if not isinstance(refresh, str):
-            raise AuthApiError("refresh_token is required.", code="validation_failed")
+            raise ApplicationError(
+                "refresh_token is required.", code="validation_failed"
+            )
         result = auth_refresh_grant(refresh_token=refresh, tenant=tenant)
     else:
-        raise AuthApiError(
+        raise ApplicationError(
             "unsupported_grant_type: use grant_type=password or refresh_token",
             code="unsupported_grant_type",
         )
@@ -160,7 +172,7 @@ def user(request: HttpRequest) -> JsonResponse:
 def signup(request: HttpRequest) -> JsonResponse:
     """Accounts are created by tenant admins, never by self sign-up."""
     _api_key_tenant(request)
-    raise AuthApiError(
+    raise ApplicationError(
         "Signups not allowed for this instance", code="signup_disabled", status=422
     )
 

@@ -1,5 +1,5 @@
-"""The edge: each request's tenant is resolved here, once, and errors on API
-paths are rendered in the API's own shape.
+"""Tenant resolution: each request's tenant is resolved here, once (errors are
+rendered by the edge, :mod:`core.edge`, in the face's own shape).
 
 - ``/rest/v1``: the ``apikey`` (header or query parameter), the bearer JWT and
   the profile header (``Accept-Profile`` for GET/HEAD, ``Content-Profile``
@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.loader import render_to_string
 
-from core.errors import ApplicationError, PostgrestError, api_face, error_for_path
+from core.edge import REST, api_face, database_unavailable, error_response
+from core.errors import ApplicationError, Unauthenticated
+from core.http import request_api_key, request_bearer
 from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
 from tenants.selectors import rest_access_get
 from tenants.tokens import access_token_decode
@@ -50,23 +50,11 @@ class RestAuth:
         return self.role in WRITE_ROLES
 
 
-def request_api_key(request: HttpRequest) -> str:
-    return request.headers.get("apikey") or request.GET.get("apikey") or ""
-
-
-def request_bearer(request: HttpRequest) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return ""
-    return value.strip()
-
-
-def invalid_profile(profile: str, allowed: list[str]) -> PostgrestError:
+def invalid_profile(profile: str, allowed: list[str]) -> ApplicationError:
     """The one answer for a profile that does not exist *or* is not the caller's."""
-    return PostgrestError(
+    return ApplicationError(
         f"Invalid schema: {profile}",
-        code="PGRST106",
+        code="invalid_profile",
         status=406,
         hint="Only the following schemas are exposed: " + ", ".join(allowed),
     )
@@ -76,19 +64,17 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
     """Authenticate a ``/rest/v1`` request and pick its tenant, or raise."""
     raw_key = request_api_key(request)
     if not raw_key:
-        raise PostgrestError(
+        raise Unauthenticated(
             "No API key found in request",
-            code="PGRST000",
-            status=401,
+            code="no_api_key",
             hint="No `apikey` request header or url param was found.",
         )
     bearer = request_bearer(request)
     if not bearer or bearer == raw_key:
         # Supabase clients send the API key as the bearer before sign-in.
-        raise PostgrestError(
+        raise Unauthenticated(
             "Anonymous access is disabled",
-            code="PGRST302",
-            status=401,
+            code="anonymous",
             hint="Sign in with POST /auth/v1/token and send the access token.",
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -107,12 +93,11 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
         raw_key=raw_key, user_id=claims.user_id, session_id=claims.session_id
     )
     if access.key_tenant_id is None:
-        raise PostgrestError("Invalid API key", code="PGRST000", status=401)
+        raise Unauthenticated("Invalid API key", code="invalid_api_key")
     if not access.session_active:
-        raise PostgrestError(
+        raise Unauthenticated(
             "JWT session has ended (signed out or revoked)",
-            code="PGRST303",
-            status=401,
+            code="session_ended",
             headers={
                 "WWW-Authenticate": 'Bearer error="invalid_token", '
                 'error_description="JWT session ended"'
@@ -123,10 +108,9 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
         raise invalid_profile(profile, allowed)
     tenant_id, role = access.memberships[profile]
     if tenant_id != access.key_tenant_id:
-        raise PostgrestError(
+        raise Unauthenticated(
             "Invalid API key",
-            code="PGRST000",
-            status=401,
+            code="invalid_api_key",
             hint=f"This API key does not belong to tenant {profile!r}.",
         )
     # Identity comes from the check itself: no cache that could outlive a
@@ -141,14 +125,6 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
     )
 
 
-def _database_unavailable(path: str) -> HttpResponse:
-    error = error_for_path(
-        path, "Could not connect to the database", status=503, code="PGRST001"
-    )
-    error.headers["Retry-After"] = "5"
-    return error.as_response()
-
-
 class TenantResolutionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -158,17 +134,17 @@ class TenantResolutionMiddleware:
         request.rest_auth = None
         try:
             connection.set_schema_to_public()
-            if api_face(request.path) == "rest" and request.method != "OPTIONS":
+            if api_face(request.path) == REST and request.method != "OPTIONS":
                 auth = resolve_rest_request(request)
                 request.rest_auth = auth
                 request.tenant = auth.tenant
         except ApplicationError as error:
             connection.set_schema_to_public()
-            return error.as_response()
+            return error_response(request.path, error)
         except (OperationalError, InterfaceError):
             connection.set_schema_to_public()
             logger.exception("database unavailable while resolving the tenant")
-            return _database_unavailable(request.path)
+            return database_unavailable(request.path)
         try:
             return self.get_response(request)
         finally:
@@ -211,73 +187,3 @@ class BrowserTenantMiddleware:
             return self.get_response(request)
         finally:
             connection.set_schema_to_public()
-
-
-def _is_browser_page(request: HttpRequest) -> bool:
-    """The browser UI and the Django admin (other unlisted paths, such as
-    Bucket's ``/<key>/user``, keep their JSON errors)."""
-    path = request.path_info
-    return (
-        BROWSER_TENANT_PATH.match(path) is not None
-        or path.startswith("/admin/")
-        or path in ("/", "/login/", "/logout/")
-    )
-
-
-class ApiErrorMiddleware:
-    """Render exceptions raised by views on API paths as JSON, never HTML."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and api_face(request.path) is not None
-            and not response.get("Content-Type", "").startswith("application/json")
-        ):
-            # Django's own error responses (405, CSRF 403, ...) are HTML.
-            error = error_for_path(
-                request.path,
-                response.reason_phrase,
-                status=response.status_code,
-                code=response.reason_phrase.lower().replace(" ", "_"),
-            )
-            if response.has_header("Allow"):
-                error.headers["Allow"] = response["Allow"]
-            return error.as_response()
-        return response
-
-    def process_exception(
-        self, request: HttpRequest, exception: Exception
-    ) -> HttpResponse | None:
-        if isinstance(exception, ApplicationError):
-            if api_face(request.path) is None and _is_browser_page(request):
-                # A browser page gets the message in words, not an API's JSON.
-                page = render_to_string(
-                    "application_error.html",
-                    {
-                        "status": exception.status,
-                        "message": exception.message,
-                        "hint": exception.hint,
-                    },
-                )
-                return HttpResponse(page, status=exception.status)
-            return exception.as_response()
-        if api_face(request.path) is None:
-            return None
-        if isinstance(
-            exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation
-        ):
-            return None  # the JSON-aware handler404/403/400 answer these
-        if isinstance(exception, OperationalError | InterfaceError):
-            logger.exception("database unavailable")
-            return _database_unavailable(request.path)
-        if isinstance(exception, DatabaseError):
-            logger.exception("database error on %s", request.path)
-        else:
-            logger.exception("unexpected error on %s", request.path)
-        return error_for_path(
-            request.path, "Internal server error", status=500, code="unexpected_failure"
-        ).as_response()

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from core.errors import ApplicationError, AuthApiError
+from core.errors import ApplicationError
 from tenants.models import (
     KEY_PREFIXES,
     AuthSession,
@@ -163,7 +163,7 @@ def user_update(
 ) -> User:
     """Change a user's own password and/or ``user_metadata`` (``PUT /auth/v1/user``)."""
     if email is not None and email != user.email:
-        raise AuthApiError(
+        raise ApplicationError(
             "Changing the email address is done by a tenant admin.",
             code="email_change_not_allowed",
             status=422,
@@ -171,18 +171,22 @@ def user_update(
     fields = ["updated_at"]
     if password is not None:
         if not isinstance(password, str):
-            raise AuthApiError("password must be a string.", code="validation_failed")
+            raise ApplicationError(
+                "password must be a string.", code="validation_failed"
+            )
         try:
             validate_password(password, user)
         except ValidationError as error:
-            raise AuthApiError(
+            raise ApplicationError(
                 " ".join(error.messages), code="weak_password", status=422
             ) from None
         user.set_password(password)
         fields.append("password")
     if data is not None:
         if not isinstance(data, dict):
-            raise AuthApiError("data must be a JSON object.", code="validation_failed")
+            raise ApplicationError(
+                "data must be a JSON object.", code="validation_failed"
+            )
         user.user_metadata = {**(user.user_metadata or {}), **data}
         fields.append("user_metadata")
     user.save(update_fields=fields)
@@ -360,7 +364,7 @@ def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
     return user
 
 
-INVALID_CREDENTIALS = AuthApiError(
+INVALID_CREDENTIALS = ApplicationError(
     "Invalid login credentials", code="invalid_credentials", status=400
 )
 
@@ -371,11 +375,11 @@ def auth_password_grant(
     """Sign in with email and password into ``tenant`` (the API key's tenant)."""
     email = (email or "").strip().lower()
     if not email or not password:
-        raise AuthApiError(
+        raise ApplicationError(
             "Email and password are required.", code="validation_failed", status=400
         )
     if _login_throttled(email=email, ip=ip):
-        raise AuthApiError(
+        raise ApplicationError(
             "Too many failed sign-in attempts. Try again later.",
             code="over_request_rate_limit",
             status=429,
@@ -410,8 +414,8 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
     Presenting a used token again is taken as theft: the whole session is revoked.
     """
     if not refresh_token:
-        raise AuthApiError("Refresh token is required.", code="validation_failed")
-    not_found = AuthApiError(
+        raise ApplicationError("Refresh token is required.", code="validation_failed")
+    not_found = ApplicationError(
         "Invalid Refresh Token: Refresh Token Not Found",
         code="refresh_token_not_found",
         status=400,
@@ -431,23 +435,23 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
             AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
                 revoked_at=now
             )
-            reuse = AuthApiError(
+            reuse = ApplicationError(
                 "Invalid Refresh Token: Already Used",
                 code="refresh_token_already_used",
                 status=400,
             )
         elif session.revoked_at is not None or not session.user.is_active:
-            raise AuthApiError(
+            raise ApplicationError(
                 "Session not found or revoked.", code="session_not_found", status=400
             )
         elif token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
-            raise AuthApiError(
+            raise ApplicationError(
                 "Invalid Refresh Token: expired", code="session_expired", status=400
             )
         elif not Membership.objects.filter(
             user_id=session.user_id, tenant_id=session.tenant_id
         ).exists():
-            raise AuthApiError(
+            raise ApplicationError(
                 "The user is no longer a member of this tenant.",
                 code="user_not_found",
                 status=400,
@@ -471,7 +475,7 @@ def auth_logout(*, user_id: str, session_id: str, scope: str = "global") -> None
     elif scope == "others":
         sessions = sessions.exclude(pk=session_id)
     elif scope != "global":
-        raise AuthApiError(
+        raise ApplicationError(
             "scope must be one of global, local, others.", code="validation_failed"
         )
     sessions.update(revoked_at=timezone.now())

@@ -17,7 +17,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from core.errors import PostgrestError
+from core.errors import Unauthenticated
 
 LEEWAY_SECONDS = int(settings.SIMPLE_JWT.get("LEEWAY", 0))
 
@@ -57,11 +57,10 @@ def access_token_issue(
     return str(token), int(token["exp"])
 
 
-def _jwt_error(message: str, code: str, description: str) -> PostgrestError:
-    return PostgrestError(
+def _jwt_error(message: str, code: str, description: str) -> Unauthenticated:
+    return Unauthenticated(
         message,
         code=code,
-        status=401,
         headers={
             "WWW-Authenticate": (
                 f'Bearer error="invalid_token", error_description="{description}"'
@@ -80,8 +79,8 @@ _VERIFIED_MAX = 4096
 def access_token_decode(raw: str) -> AccessClaims:
     """Validate a bearer token's signature, expiry and audience.
 
-    Raises :class:`PostgrestError` (401, ``PGRST303`` when expired, ``PGRST301``
-    when malformed or forged) with a ``WWW-Authenticate`` header.
+    Raises :class:`~core.errors.Unauthenticated` (``jwt_expired``, or
+    ``jwt_invalid`` when malformed or forged) with a ``WWW-Authenticate`` header.
     """
     cached = _verified.get(raw)
     if cached is not None:
@@ -101,11 +100,11 @@ def _decode_and_verify(raw: str) -> tuple[AccessClaims, int]:
     try:
         token = AccessToken(raw)
     except ExpiredTokenError:
-        raise _jwt_error("JWT expired", "PGRST303", "JWT expired") from None
+        raise _jwt_error("JWT expired", "jwt_expired", "JWT expired") from None
     except TokenError:
         raise _jwt_error(
             "JWT could not be decoded or its signature is invalid",
-            "PGRST301",
+            "jwt_invalid",
             "JWT invalid",
         ) from None
     payload = token.payload
@@ -121,7 +120,7 @@ def _decode_and_verify(raw: str) -> tuple[AccessClaims, int]:
         return claims, int(payload["exp"])
     except (KeyError, ValueError, TypeError):
         raise _jwt_error(
-            "JWT is missing required claims", "PGRST301", "JWT invalid"
+            "JWT is missing required claims", "jwt_invalid", "JWT invalid"
         ) from None
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from django import forms
 from django.db import transaction
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ValidationFailed
+from core.writes import WriteContext
 from gathergrid.models import ClassificationItem, Entry, Field, FieldDataType
 from gathergrid.resources import ENTRIES
 from gathergrid.values import InvalidValue, choices_of, normalise
-from pgrest.registry import WriteContext
 
 # Entry columns the grid and forms edit, by the key the UI uses for them.
 ENTRY_COLUMNS = {
@@ -34,12 +34,9 @@ COLUMN_WORDS = {
 
 
 def error_words(error: ApplicationError) -> str:
-    """A writer's message in words: without its leading column name
-    ("entered_value: ..."), columns named as the UI labels them."""
-    message = error.message
-    head, sep, rest = message.partition(": ")
-    if sep and " " not in head:
-        message = rest
+    """A writer's failure in words: its reason without the column it names,
+    columns named as the UI labels them."""
+    message = error.reason if isinstance(error, ValidationFailed) else error.message
     for column, words in COLUMN_WORDS.items():
         message = message.replace(column, words)
     return message[:1].upper() + message[1:]

@@ -13,11 +13,11 @@ import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ValidationFailed
+from core.writes import WriteContext
 from gathergrid.models import Field, FieldDataType, Thing
 from gathergrid.selectors import field_positions
 from gathergrid.services import FieldWriter, ThingWriter
-from pgrest.registry import WriteContext
 
 CHOICE_TYPES = (FieldDataType.CHOICE, FieldDataType.MULTI_CHOICE)
 
@@ -62,10 +62,9 @@ def write_or_explain(
             write()
         return None
     except ApplicationError as error:
-        column, separator, reason = error.message.partition(": ")
-        if separator and column in columns:
-            field_name = columns[column]
-            message = _sentence(reason)
+        if isinstance(error, ValidationFailed) and error.field in columns:
+            field_name = columns[error.field]
+            message = _sentence(error.reason)
         else:
             message = _sentence(error.message)
     except IntegrityError as error:

@@ -109,10 +109,10 @@ def test_our_css_and_htmx_are_served_without_a_cdn(client_a):
 def test_an_application_error_is_html_in_words_only_on_browser_pages(path, html):
     from django.test import RequestFactory
 
+    from core.edge import ErrorMiddleware
     from core.errors import ApplicationError
-    from tenants.middleware import ApiErrorMiddleware
 
-    middleware = ApiErrorMiddleware(lambda request: None)
+    middleware = ErrorMiddleware(lambda request: None)
     error = ApplicationError("That thing cannot be changed now.", status=409)
     response = middleware.process_exception(RequestFactory().get(path), error)
     assert response.status_code == 409

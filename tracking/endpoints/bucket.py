@@ -48,8 +48,9 @@ from django.urls import path, re_path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from core.errors import ApplicationError, IngestError
-from tenants.middleware import request_bearer
+from core.edge import error_response
+from core.errors import ApplicationError
+from core.http import request_bearer
 from tracking.dialects import bucket
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -82,7 +83,7 @@ def check_key(request: HttpRequest, path_key: str | None) -> None:
     """Activate the key's tenant, or raise a 401 (503 if the database is down)."""
     key = request_key(request, path_key)
     if not key:
-        raise IngestError(
+        raise ApplicationError(
             "No tracking key: put it in the path (/<key>/event) or send "
             "Authorization: Bearer <key>.",
             code="missing_key",
@@ -91,14 +92,14 @@ def check_key(request: HttpRequest, path_key: str | None) -> None:
     try:
         active = tracking_tenant_activate(key, kinds=ANY_KEY)
     except DatabaseError:
-        raise IngestError(
+        raise ApplicationError(
             "Temporarily unable to check the key; retry.",
             code="unavailable",
             status=503,
             headers={"Retry-After": "2"},
         ) from None
     if not active:
-        raise IngestError("Invalid tracking key.", code="invalid_key", status=401)
+        raise ApplicationError("Invalid tracking key.", code="invalid_key", status=401)
 
 
 def check_content_type(request: HttpRequest) -> None:
@@ -108,7 +109,7 @@ def check_content_type(request: HttpRequest) -> None:
             "The API only accepts JSON: send Content-Type: application/json, "
             f"not {sent[:60]}."
         )
-        raise IngestError(
+        raise ApplicationError(
             message,
             code="invalid_content_type",
             details=[{"path": "Content-Type", "message": message}],
@@ -120,10 +121,10 @@ def read_json(request: HttpRequest) -> Any:
     try:
         return parse_json(read_body(request, limit=bucket.BODY_LIMIT))
     except RecursionError:
-        error = IngestError(
+        error = ApplicationError(
             "The body is not valid JSON: nested too deeply.", code="invalid_json"
         )
-    except IngestError as caught:
+    except ApplicationError as caught:
         error = caught
     error.details = [{"path": "body", "message": error.message}]
     raise error
@@ -153,7 +154,7 @@ def bucket_endpoint(handle: Callable[..., dict[str, Any]]):
             return preflight(request)
         try:
             if request.method != "POST":
-                raise IngestError(
+                raise ApplicationError(
                     "Method not allowed: use POST.",
                     code="method_not_allowed",
                     status=405,
@@ -161,7 +162,7 @@ def bucket_endpoint(handle: Callable[..., dict[str, Any]]):
                 )
             response: HttpResponse = JsonResponse(handle(request, key, **kwargs))
         except ApplicationError as error:
-            response = error.as_response()
+            response = error_response(request.path, error)
         return with_cors(response)
 
     return view

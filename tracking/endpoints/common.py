@@ -19,14 +19,24 @@ from typing import Any
 
 import orjson
 from django.db import DatabaseError, connection
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
-from core.errors import IngestError
+from core.errors import ApplicationError
 from tenants.models import KeyKind, Tenant, hash_secret
 from tracking.group_commit import messages_ingest_grouped
 from tracking.messages import DialectError, Message
 
 ANY_KEY = (KeyKind.API, KeyKind.TRACKING)
+
+
+def error_response(error: ApplicationError) -> JsonResponse:
+    """The ingestion face's renderer (registered with ``core.edge``):
+    ``{code, message}``, plus ``details`` naming the bad messages or fields."""
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return JsonResponse(body, status=error.status)
+
 
 # How long a process trusts a key it found valid: a revoked key keeps
 # working for at most this long (the REST API re-checks on every request).
@@ -81,16 +91,16 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
             # Never inflate more than the limit allows (a small bomb stays small).
             raw = inflater.decompress(raw, limit + 1)
         except (zlib.error, gzip.BadGzipFile):
-            raise IngestError(
+            raise ApplicationError(
                 "The body is not valid gzip data.", code="invalid_encoding"
             ) from None
     elif encoding not in {"", "identity"}:
-        raise IngestError(
+        raise ApplicationError(
             f"Content-Encoding {encoding!r} is not supported; use gzip.",
             code="invalid_encoding",
         )
     if len(raw) > limit:
-        raise IngestError(
+        raise ApplicationError(
             f"The body is larger than {limit // 1024} KB; send smaller batches.",
             code="payload_too_large",
         )
@@ -115,11 +125,11 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except RecursionError:
-        raise IngestError(
+        raise ApplicationError(
             "The body is nested too deeply.", code="invalid_json"
         ) from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise IngestError(
+        raise ApplicationError(
             f"The body is not valid JSON: {error}", code="invalid_json"
         ) from None
 
@@ -136,8 +146,8 @@ def basic_auth_username(request: HttpRequest) -> str:
     return decoded.split(":", 1)[0]
 
 
-def dialect_error(error: DialectError) -> IngestError:
-    return IngestError(
+def dialect_error(error: DialectError) -> ApplicationError:
+    return ApplicationError(
         str(error),
         code="invalid_request",
         status=error.status,
@@ -151,7 +161,7 @@ def ingest_or_error(messages: list[Message], *, received_at) -> None:
     except DatabaseError:
         # Nothing of this request was committed (its transaction failed), so a
         # retry is safe.
-        raise IngestError(
+        raise ApplicationError(
             "Temporarily unable to store the data; retry.",
             code="unavailable",
             status=503,

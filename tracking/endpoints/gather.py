@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.errors import IngestError
+from core.errors import ApplicationError
 from tenants.models import KEY_PREFIXES, KeyKind
 from tracking.dialects import gather
 from tracking.endpoints.common import (
@@ -53,14 +53,14 @@ def authenticate(request: HttpRequest) -> None:
     """Activate the tenant of the request's API key, or raise a 401."""
     key = token(request)
     if not key:
-        raise IngestError(
+        raise ApplicationError(
             "No API key: send it as `Authorization: Token <API key>`.",
             code="missing_token",
             status=401,
             headers=_UNAUTHORIZED,
         )
     if key.startswith(KEY_PREFIXES[KeyKind.TRACKING]):
-        raise IngestError(
+        raise ApplicationError(
             "Tracking keys (gg_pk_…) are not accepted here: Gather's API takes a "
             "secret API key (gg_sk_…).",
             code="invalid_token",
@@ -68,7 +68,7 @@ def authenticate(request: HttpRequest) -> None:
             headers=_UNAUTHORIZED,
         )
     if not tracking_tenant_activate(key, kinds=(KeyKind.API,)):
-        raise IngestError(
+        raise ApplicationError(
             "Invalid API key.", code="invalid_token", status=401, headers=_UNAUTHORIZED
         )
 
@@ -78,7 +78,7 @@ def body_decode(request: HttpRequest) -> Any:
     content_type = (request.content_type or "").strip().lower()
     is_json = content_type == "application/json" or content_type.endswith("+json")
     if content_type != FORM and not is_json:
-        raise IngestError(
+        raise ApplicationError(
             f"Content-Type {content_type or '(none)'!r} is not supported: send "
             f"{FORM} (what curl -d sends) or application/json.",
             code="unsupported_media_type",
@@ -89,12 +89,12 @@ def body_decode(request: HttpRequest) -> Any:
         try:
             return parse_json(raw)
         except RecursionError:
-            raise IngestError(
+            raise ApplicationError(
                 "The body is not valid JSON: nested too deeply.", code="invalid_json"
             ) from None
     charset = request.content_params.get("charset", "utf-8").strip().lower()
     if charset not in {"utf-8", "utf8"}:
-        raise IngestError(
+        raise ApplicationError(
             f"Charset {charset!r} is not supported: send UTF-8.",
             code="unsupported_media_type",
             status=415,
@@ -102,7 +102,7 @@ def body_decode(request: HttpRequest) -> Any:
     try:
         pairs = parse_qsl(raw.decode(), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
-        raise IngestError(
+        raise ApplicationError(
             "The form body is not valid UTF-8.", code="invalid_form"
         ) from None
     return gather.decode_form(pairs)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.errors import IngestError
-from tenants.middleware import request_bearer
+from core.errors import ApplicationError
+from core.http import request_bearer
 from tracking.dialects import segment
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -37,14 +37,14 @@ def segment_endpoint(translate: Callable[[Any, Any], list[Message]]):
             or request_bearer(request)
         )
         if not key:
-            raise IngestError(
+            raise ApplicationError(
                 "No write key: send it as the Basic auth username, a Bearer token "
                 "or `writeKey` in the body.",
                 code="missing_write_key",
                 status=401,
             )
         if not tracking_tenant_activate(key, kinds=ANY_KEY):
-            raise IngestError(
+            raise ApplicationError(
                 "Invalid write key.", code="invalid_write_key", status=401
             )
         try:

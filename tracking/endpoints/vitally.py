@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.errors import IngestError
+from core.errors import ApplicationError
 from tracking.dialects import vitally
 from tracking.endpoints.common import (
     ANY_KEY,
@@ -38,7 +38,7 @@ def authenticate(request: HttpRequest) -> None:
     scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
     value = value.strip()
     if scheme.lower() != "basic" or not value:
-        raise IngestError(
+        raise ApplicationError(
             "No API key: send it as `Authorization: Basic <key>`.",
             code="missing_api_key",
             status=401,
@@ -49,7 +49,7 @@ def authenticate(request: HttpRequest) -> None:
     for key in candidates:
         if key and tracking_tenant_activate(key, kinds=ANY_KEY):
             return
-    raise IngestError(
+    raise ApplicationError(
         "Invalid API key.", code="invalid_api_key", status=401, headers=_CHALLENGE
     )
 

@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.http import next_url
+from core.writes import WriteContext
 from gathergrid.models import (
     ClassificationItem,
     Entry,
@@ -46,7 +47,6 @@ from gathergrid.selectors import (
     user_emails,
 )
 from gathergrid.values import choices_of
-from pgrest.registry import WriteContext
 from ui.forms_entries import (
     ENTRY_COLUMNS,
     NUMERIC_TYPES,

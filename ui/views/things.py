@@ -17,9 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.writes import WriteContext
 from gathergrid.models import Field, FieldDataType, Thing
 from gathergrid.selectors import field_list, thing_list, thing_names
-from pgrest.registry import WriteContext
 from ui.forms_things import (
     FieldForm,
     ThingFilter,
