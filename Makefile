@@ -24,12 +24,14 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 test: $(STAMP) $(CHROMIUM)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py migrate_schemas --noinput -v 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

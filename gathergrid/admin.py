@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.errors import ApplicationError
@@ -35,7 +35,7 @@ from gathergrid.services import (
     ModelWriter,
     ThingWriter,
 )
-from tenants.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
+from tenants.admin_site import IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_at")
 
@@ -50,35 +50,6 @@ def _form_field(model, column: str) -> str | None:
         if column in (field.name, field.attname):
             return field.name
     return None
-
-
-class IdSearchMixin:
-    """A search term of digits also finds the rows with that id in ``id_lookups``.
-
-    With ``ids_only``, a search is by ids alone: on big tables nothing else is
-    scanned.
-    """
-
-    id_lookups: tuple[str, ...] = ("pk",)
-    ids_only = False
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        by_id = None
-        if term.isdigit() and len(term) < 19:  # fits a bigint
-            by_id = Q.create(
-                [(lookup, int(term)) for lookup in self.id_lookups], connector=Q.OR
-            )
-        if self.ids_only:
-            if not term:
-                return queryset, False
-            return (queryset.none() if by_id is None else queryset.filter(by_id)), False
-        results, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
-        if by_id is not None:
-            results |= queryset.filter(by_id)
-        return results, may_have_duplicates
 
 
 class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):

@@ -399,3 +399,32 @@ class GatherGridAdminSite(admin.AdminSite):
             **(extra_context or {}),
         }
         return super().index(request, context)
+
+
+class IdSearchMixin:
+    """A search term of digits also finds the rows with that id in ``id_lookups``.
+
+    With ``ids_only``, a search is by ids alone: on big tables nothing else is
+    scanned.
+    """
+
+    id_lookups: tuple[str, ...] = ("pk",)
+    ids_only = False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        by_id = None
+        if term.isdigit() and len(term) < 19:  # fits a bigint
+            by_id = Q.create(
+                [(lookup, int(term)) for lookup in self.id_lookups], connector=Q.OR
+            )
+        if self.ids_only:
+            if not term:
+                return queryset, False
+            return (queryset.none() if by_id is None else queryset.filter(by_id)), False
+        results, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        if by_id is not None:
+            results |= queryset.filter(by_id)
+        return results, may_have_duplicates

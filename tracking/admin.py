@@ -12,8 +12,7 @@ scan), and searches and filters only on indexed columns.
 from django.contrib import admin
 from django.contrib.admin import DateFieldListFilter
 
-from gathergrid.admin import IdSearchMixin
-from tenants.admin_site import ReadOnlyAdminMixin, TenantModelAdmin
+from tenants.admin_site import IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin
 from tracking.dialects import bucket, gather, segment, vitally
 from tracking.models import (
     Account,
