@@ -256,3 +256,26 @@ def tenant_schemas_existing() -> tuple[list[str], list[str]]:
         [schema for schema in tenants if schema in existing],
         [schema for schema in tenants if schema not in existing],
     )
+
+
+def search_path_due() -> list[str] | None:
+    """The schemas of the ``SET search_path`` django-tenants would send before
+    the connection's next statement, or None when the path is already set.
+
+    The caller puts the change into its own statement (``set_config`` or a
+    pipelined ``SET``) instead of paying a round trip for it: this marks the
+    path as set, so django-tenants sends nothing; a caller whose statement then
+    fails calls :func:`search_path_unknown`.
+    """
+    if connection.connection is None:
+        return None
+    schemas = connection._get_cursor_search_paths()
+    if connection.search_path_set_schemas == schemas:
+        return None
+    connection.search_path_set_schemas = schemas
+    return schemas
+
+
+def search_path_unknown() -> None:
+    """Make django-tenants set the search_path again before the next statement."""
+    connection.search_path_set_schemas = None

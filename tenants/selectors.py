@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django_tenants.utils import quote_schema_name
 
 from tenants.models import KeyKind, Membership, Tenant, TenantKey, hash_secret
+from tenants.schemas import search_path_due, search_path_unknown
 
 
 def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | None:
@@ -83,25 +84,18 @@ def rest_access_get(*, raw_key: str, user_id: str, session_id: str) -> RestAcces
         "session_id": session_id,
         "user_id": user_id,
     }
-    carry = (
-        settings.TENANT_LIMIT_SET_CALLS
-        and connection.search_path_set_schemas is None
-        and connection.connection is not None
-    )
+    schemas = search_path_due() if settings.TENANT_LIMIT_SET_CALLS else None
     search_path = ""
-    if carry:
-        schemas = connection._get_cursor_search_paths()
+    if schemas is not None:
         params["search_path"] = ",".join(quote_schema_name(s) for s in schemas)
         search_path = "set_config('search_path', %(search_path)s, false),"
-        # Tell django-tenants the path is set, so the cursor issues no SET.
-        connection.search_path_set_schemas = schemas
     try:
         with connection.cursor() as cursor:
             cursor.execute(_REST_ACCESS_SQL.format(search_path=search_path), params)
             row = cursor.fetchone()
     except Exception:
-        if carry:
-            connection.search_path_set_schemas = None
+        if schemas is not None:
+            search_path_unknown()
         raise
     key_tenant_id, session_active, memberships = row[-3:]
     return RestAccess(

@@ -28,6 +28,7 @@ import psycopg
 from django.db import connection, transaction
 from django_tenants.utils import quote_schema_name
 
+from tenants.schemas import search_path_due
 from tracking.messages import Kind, Message
 from tracking.usage import (
     SESSION_GAP,
@@ -487,10 +488,9 @@ def _search_path_sql() -> str | None:
 
     Sent in the first pipeline instead of as a round trip of its own.
     """
-    schemas = connection._get_cursor_search_paths()
-    if connection.search_path_set_schemas == schemas:
+    schemas = search_path_due()
+    if schemas is None:
         return None
-    connection.search_path_set_schemas = schemas
     return "SET search_path = " + ",".join(quote_schema_name(s) for s in schemas)
 
 
