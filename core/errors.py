@@ -87,10 +87,25 @@ class NotFound(ApplicationError):
 
 
 class Conflict(ApplicationError):
-    """The request contradicts stored data: a missing target, a duplicate."""
+    """The request contradicts stored data: a missing target, a duplicate.
+
+    ``field`` and ``reason``, when known, name the input at fault and say why in
+    words (a face with a form shows them there)."""
 
     status = 409
     code = "conflict"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+        self.reason = reason or message
 
 
 class Forbidden(ApplicationError):

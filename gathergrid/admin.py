@@ -27,14 +27,11 @@ from gathergrid.models import (
     FieldEntry,
     Thing,
 )
-from gathergrid.services import (
-    ClassificationItemWriter,
-    EntryWriter,
-    FieldEntryWriter,
-    FieldWriter,
-    ModelWriter,
-    ThingWriter,
-)
+from gathergrid.services.base import ModelWriter
+from gathergrid.services.entries import ENTRY_WRITER
+from gathergrid.services.field_entries import FIELD_ENTRY_WRITER
+from gathergrid.services.fields import FIELD_WRITER
+from gathergrid.services.things import CLASSIFICATION_ITEM_WRITER, THING_WRITER
 from tenants.admin_site import IdSearchMixin, ReadOnlyAdminMixin, TenantModelAdmin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_at")
@@ -155,7 +152,7 @@ class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
 
 @admin.register(Thing)
 class ThingAdmin(ServiceWriteAdmin):
-    writer = ThingWriter()
+    writer = THING_WRITER
     list_display = ["id", "name", "active", "created_at", "updated_at"]
     list_display_links = ["id", "name"]
     search_fields = ["name"]
@@ -165,7 +162,7 @@ class ThingAdmin(ServiceWriteAdmin):
 
 @admin.register(Field)
 class FieldAdmin(ServiceWriteAdmin):
-    writer = FieldWriter()
+    writer = FIELD_WRITER
     immutable_fields = ("thing",)
     list_display = [
         "id",
@@ -197,7 +194,7 @@ class FieldAdmin(ServiceWriteAdmin):
 
 @admin.register(ClassificationItem)
 class ClassificationItemAdmin(ServiceWriteAdmin):
-    writer = ClassificationItemWriter()
+    writer = CLASSIFICATION_ITEM_WRITER
     list_display = ["id", "name", "parent", "active", "updated_at"]
     list_display_links = ["id", "name"]
     list_select_related = ["parent"]
@@ -232,7 +229,7 @@ class FieldEntryInline(admin.TabularInline):
 
 @admin.register(Entry)
 class EntryAdmin(ServiceWriteAdmin):
-    writer = EntryWriter(FieldEntryWriter())
+    writer = ENTRY_WRITER
     immutable_fields = ("thing",)
     list_display = [
         "id",
@@ -265,7 +262,7 @@ class EntryAdmin(ServiceWriteAdmin):
 
 @admin.register(FieldEntry)
 class FieldEntryAdmin(ServiceWriteAdmin):
-    writer = FieldEntryWriter()
+    writer = FIELD_ENTRY_WRITER
     id_lookups = ("pk", "entry_id")
     list_display = ["id", "entry", "field", "entered_value", "active", "updated_at"]
     sortable_by = ["id"]  # the big table: only its primary key sorts cheaply

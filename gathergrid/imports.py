@@ -47,12 +47,8 @@ from gathergrid.models import (
     ImportStatus,
     Thing,
 )
-from gathergrid.services import (
-    EntryWriter,
-    FieldEntryWriter,
-    ModelWriter,
-    required_values_missing,
-)
+from gathergrid.services.base import ModelWriter
+from gathergrid.services.entries import ENTRY_WRITER, required_values_missing
 from gathergrid.values import InvalidValue, is_empty, normalise
 
 logger = logging.getLogger(__name__)
@@ -430,7 +426,7 @@ class RowChecker:
         self.required = [
             f for f in self.fields.values() if f.required_for_initialization
         ]
-        self.entry_writer = EntryWriter(FieldEntryWriter())
+        self.entry_writer = ENTRY_WRITER
         self.ctx = WriteContext(user_id=None)
         self.items: dict[int, str] | None = None
 
@@ -726,7 +722,7 @@ def import_apply_run(*, job_id: int) -> ImportJob:
 
 
 def _apply_rows(job: ImportJob, progress: _ApplyProgress) -> int:
-    writer = EntryWriter(FieldEntryWriter())
+    writer = ENTRY_WRITER
     ctx = WriteContext(user_id=str(job.applied_by) if job.applied_by else None)
     created, last = 0, 0
     while True:

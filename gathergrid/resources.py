@@ -5,17 +5,13 @@ column (field name -> value) whose ``values->>Name`` filters and ordering
 compile to typed, indexed lookups in ``field_entries``.
 """
 
-from typing import Any
-
-from gathergrid.models import TEXT_INDEX_PREFIX, Field, FieldDataType
-from gathergrid.services import (
-    ClassificationItemWriter,
-    EntryWriter,
-    FieldEntryWriter,
-    FieldWriter,
-    ThingWriter,
-)
-from gathergrid.values import SHADOW_COLUMN, SHADOW_SQL_TYPE, InvalidValue, normalise
+from gathergrid import entry_sql
+from gathergrid.models import Field, FieldDataType
+from gathergrid.services.entries import ENTRY_WRITER
+from gathergrid.services.field_entries import FIELD_ENTRY_WRITER
+from gathergrid.services.fields import FIELD_WRITER
+from gathergrid.services.things import CLASSIFICATION_ITEM_WRITER, THING_WRITER
+from gathergrid.values import InvalidValue
 from pgrest.ast import Condition, Path
 from pgrest.errors import PostgrestError
 from pgrest.planner import SqlBuilder
@@ -51,27 +47,7 @@ def _columns(*specs: ColumnSpec) -> dict[str, ColumnSpec]:
     return {spec.name: spec for spec in specs}
 
 
-HAS_VALUE = (
-    "EXISTS (SELECT 1 FROM field_entries fe WHERE fe.entry_id = {{t}}.id "
-    "AND fe.field_id = f.id AND fe.active AND fe.entered_value IS NOT NULL)"
-)
-ALL_FLAGGED_HAVE_VALUES = (
-    "NOT EXISTS (SELECT 1 FROM fields f WHERE f.thing_id = {{t}}.thing_id "
-    "AND f.active AND f.{flag} AND NOT " + HAS_VALUE + ")"
-)
-VALUES_OBJECT = (
-    "SELECT COALESCE(jsonb_object_agg(f.name, fe.entered_value), '{{}}'::jsonb) "
-    "FROM field_entries fe JOIN fields f ON f.id = fe.field_id "
-    "WHERE fe.entry_id = {t}.id AND fe.active AND f.active "
-    "AND fe.entered_value IS NOT NULL"
-)
-
 # --- `values->>Name` on entries ------------------------------------------------------
-
-TEXT_OPERATORS = frozenset(
-    {"like", "ilike", "match", "imatch", "fts", "plfts", "phfts", "wfts"}
-)
-COMPARISONS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 def _fields_named(b: SqlBuilder, name: str) -> dict[str, list[int]]:
@@ -83,37 +59,9 @@ def _fields_named(b: SqlBuilder, name: str) -> dict[str, list[int]]:
     for field_id, data_type in Field.objects.filter(name=name, active=True).values_list(
         "id", "data_type"
     ):
-        groups.setdefault(SHADOW_COLUMN.get(data_type, "entered_value"), []).append(
-            field_id
-        )
+        groups.setdefault(entry_sql.shadow_column(data_type), []).append(field_id)
     b.memo[key] = groups
     return groups
-
-
-def _typed(column: str, raw: str, key: str) -> Any:
-    """A filter value as the shadow column's type, or a 400 naming the field."""
-    data_type = {
-        "value_number": FieldDataType.DECIMAL,
-        "value_date": FieldDataType.DATE,
-        "value_datetime": FieldDataType.DATETIME,
-        "value_boolean": FieldDataType.BOOLEAN,
-    }.get(column)
-    if data_type is None:
-        return raw
-    try:
-        normal = normalise(data_type, None, raw)
-    except InvalidValue as error:
-        raise PostgrestError(
-            f"invalid input for field '{key}': {error}",
-            code="22P02",
-            status=400,
-        ) from None
-    return {
-        "value_number": normal.number,
-        "value_date": normal.date,
-        "value_datetime": normal.datetime,
-        "value_boolean": normal.boolean,
-    }[column]
 
 
 def _key(path: Path) -> str:
@@ -157,78 +105,32 @@ def entries_values_filter(b: SqlBuilder, alias: str, cond: Condition) -> str:
 
 def _value_condition(b: SqlBuilder, column: str, cond: Condition, key: str) -> str:
     op = cond.operator
-    value = cond.value
-    if op in TEXT_OPERATORS:
+    if op in entry_sql.TEXT_OPERATORS:
         column = "entered_value"
-    expr = f"fe.{column}"
-    sql_type = SHADOW_SQL_TYPE[column]
-    if op in COMPARISONS and column == "entered_value" and not cond.quantifier:
-        return _text_comparison(b, op, str(value))
-    if op == "in" and column == "entered_value" and value:
-        prefixes = ", ".join(b.param(v[:TEXT_INDEX_PREFIX]) for v in value)
-        items = ", ".join(b.param(v) for v in value)
-        return (
-            f"left(fe.entered_value, {TEXT_INDEX_PREFIX}) IN ({prefixes}) "
-            f"AND fe.entered_value IN ({items})"
-        )
-    if op in COMPARISONS:
-        if cond.quantifier:
-            values = value if isinstance(value, tuple) else (value,)
-            items = ", ".join(b.param(_typed(column, v, key)) for v in values)
-            array = f"ARRAY[{items}]::{sql_type}[]"
-            return f"{expr} {COMPARISONS[op]} {cond.quantifier.upper()}({array})"
-        return f"{expr} {COMPARISONS[op]} {b.param(_typed(column, value, key))}"
-    if op == "in":
-        if not value:
-            return "FALSE"
-        return (
-            f"{expr} IN ({', '.join(b.param(_typed(column, v, key)) for v in value)})"
-        )
-    if op == "isdistinct":
-        return f"{expr} IS DISTINCT FROM {b.param(_typed(column, value, key))}"
-    if op == "is":
-        return f"{expr} IS {str(value).upper()}"
-    if op in {"like", "ilike", "match", "imatch"}:
-        sql_op = {"like": "LIKE", "ilike": "ILIKE", "match": "~", "imatch": "~*"}[op]
-        if cond.quantifier:
-            values = value if isinstance(value, tuple) else (value,)
-            items = ", ".join(b.param(v) for v in values)
-            return f"{expr} {sql_op} {cond.quantifier.upper()}(ARRAY[{items}]::text[])"
-        return f"{expr} {sql_op} {b.param(value)}"
-    if op in {"fts", "plfts", "phfts", "wfts"}:
-        function = {
-            "fts": "to_tsquery",
-            "plfts": "plainto_tsquery",
-            "phfts": "phraseto_tsquery",
-            "wfts": "websearch_to_tsquery",
-        }[op]
-        if cond.language:
-            vector = f"to_tsvector({b.param(cond.language)}::regconfig, {expr})"
-            config = b.param(cond.language) + "::regconfig"
-            return f"{vector} @@ {function}({config}, {b.param(value)})"
-        return f"to_tsvector({expr}) @@ {function}({b.param(value)})"
-    if op in {"cs", "cd", "ov"} and column == "value_json":
-        sql_op = {"cs": "@>", "cd": "<@", "ov": "&&"}[op]
-        return f"{expr} {sql_op} {b.param(value)}::jsonb"
-    raise PostgrestError(
-        f"operator {op} does not apply to the values of field '{key}'",
-        code="42883",
-        status=400,
+    value = cond.value
+    if op in entry_sql.COMPARISONS or op in {"in", "isdistinct"}:
+        try:
+            if isinstance(value, tuple | list):
+                value = tuple(entry_sql.typed_value(column, v) for v in value)
+            else:
+                value = entry_sql.typed_value(column, value)
+        except InvalidValue as error:
+            raise PostgrestError(
+                f"invalid input for field '{key}': {error}", code="22P02", status=400
+            ) from None
+    sql = entry_sql.value_condition(
+        b,
+        column=column,
+        op=op,
+        value=value,
+        quantifier=cond.quantifier,
+        language=cond.language,
     )
-
-
-# A comparison of two texts implies the same comparison (or equality) of their
-# prefixes: that implied condition lets the (field_id, left(value)) index serve.
-PREFIX_IMPLIED = {"eq": "=", "gt": ">=", "gte": ">=", "lt": "<=", "lte": "<="}
-
-
-def _text_comparison(b: SqlBuilder, op: str, value: str) -> str:
-    sql = f"fe.entered_value {COMPARISONS[op]} {b.param(value)}"
-    if op in PREFIX_IMPLIED:
-        prefix = b.param(value[:TEXT_INDEX_PREFIX])
-        sql = (
-            f"left(fe.entered_value, {TEXT_INDEX_PREFIX}) {PREFIX_IMPLIED[op]} "
-            f"{prefix} AND {sql}"
+    if sql is None:
+        raise PostgrestError(
+            f"operator {op} does not apply to the values of field '{key}'",
+            code="42883",
+            status=400,
         )
     return sql
 
@@ -248,8 +150,6 @@ def entries_values_order(b: SqlBuilder, alias: str, path: Path) -> str:
 
 # --- Registration ---------------------------------------------------------------
 
-field_entry_writer = FieldEntryWriter()
-
 THINGS = register(
     Resource(
         name="things",
@@ -268,7 +168,7 @@ THINGS = register(
             "entries": to_many("entries", "thing_id"),
         },
         soft_delete_column="active",
-        writer=ThingWriter(),
+        writer=THING_WRITER,
     )
 )
 
@@ -309,7 +209,7 @@ FIELDS = register(
         },
         soft_delete_column="active",
         default_order=("thing_id", "position", "id"),
-        writer=FieldWriter(),
+        writer=FIELD_WRITER,
     )
 )
 
@@ -328,7 +228,7 @@ CLASSIFICATION_ITEMS = register(
             "entries": to_many("entries", "classification_item_id"),
         },
         soft_delete_column="active",
-        writer=ClassificationItemWriter(),
+        writer=CLASSIFICATION_ITEM_WRITER,
     )
 )
 
@@ -356,16 +256,14 @@ ENTRIES = register(
             ColumnSpec(
                 "initialized",
                 "boolean",
-                expression=ALL_FLAGGED_HAVE_VALUES.format(
-                    flag="required_for_initialization"
-                ),
+                expression=entry_sql.INITIALIZED,
                 readonly=True,
                 description="Every required-for-initialization field has a value.",
             ),
             ColumnSpec(
                 "complete",
                 "boolean",
-                expression=ALL_FLAGGED_HAVE_VALUES.format(flag="mandatory"),
+                expression=entry_sql.COMPLETE,
                 readonly=True,
                 description="Every mandatory field has a value.",
             ),
@@ -373,7 +271,7 @@ ENTRIES = register(
             ColumnSpec(
                 "values",
                 "jsonb",
-                expression=VALUES_OBJECT,
+                expression=entry_sql.VALUES_BY_NAME,
                 virtual_json=True,
                 description="Field values by field name; filter and order with "
                 "values->>Name.",
@@ -388,7 +286,7 @@ ENTRIES = register(
             "entry_history": to_many("entry_history", "entry_id"),
         },
         soft_delete_column="active",
-        writer=EntryWriter(field_entry_writer),
+        writer=ENTRY_WRITER,
         json_filter=entries_values_filter,
         json_order=entries_values_order,
         nested_inputs=frozenset({"field_entries"}),
@@ -416,7 +314,7 @@ FIELD_ENTRIES = register(
             "fields": to_one("fields", "field_id"),
         },
         soft_delete_column="active",
-        writer=field_entry_writer,
+        writer=FIELD_ENTRY_WRITER,
         nested_inputs=frozenset({"value"}),
     )
 )

@@ -2,6 +2,7 @@
 connection's). Each function returns a lazy queryset or a value; counts and
 flags come from subqueries, so a page costs the same with 1 row or 1,000."""
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,9 +20,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Left
 
+from gathergrid import entry_sql
 from gathergrid.models import (
     TEXT_INDEX_PREFIX,
     Entry,
@@ -31,7 +32,7 @@ from gathergrid.models import (
     FieldEntry,
     Thing,
 )
-from gathergrid.values import SHADOW_COLUMN, InvalidValue, normalise
+from gathergrid.values import InvalidValue, normalise
 
 # --- Things and fields ------------------------------------------------------------
 
@@ -228,14 +229,10 @@ def _filter_value(field: Field, operator: str, text: str) -> Any:
         if text == "":
             raise InvalidValue("needs a value")
         return text
-    normal = normalise(data_type, field.options, text)
+    normal = normalise(data_type, field.options, text)  # choices checked too
     if normal.text is None:
         raise InvalidValue("needs a value")
-    return {
-        "value_number": normal.number,
-        "value_date": normal.date,
-        "value_boolean": normal.boolean,
-    }.get(SHADOW_COLUMN.get(data_type, ""), normal.text)
+    return entry_sql.typed_value(entry_sql.shadow_column(data_type), normal.text)
 
 
 def _is_id(text: str) -> bool:
@@ -307,44 +304,38 @@ def entry_query_parse(
     )
 
 
-def _value_condition(item: EntryFilter) -> Q:
-    """The condition on a field_entries row that makes ``item`` hold."""
+def _value_condition(p: entry_sql.Params, item: EntryFilter) -> str:
+    """The condition on a field_entries row (``fe``) that makes ``item`` hold."""
     field, op, value = item.field, item.operator, item.value
-    if op == "contains":
-        if field.data_type == FieldDataType.MULTI_CHOICE:
-            return Q(value_json__contains=[value])
-        return Q(entered_value__icontains=value)
-    if op == "starts":
-        return Q(entered_value__istartswith=value)
-    column = SHADOW_COLUMN.get(field.data_type, "entered_value")
-    if field.data_type == FieldDataType.DATETIME:
-        column = "value_datetime__date"
-    if column == "entered_value":
-        # Equality through the (field, left(value, 200)) index. For a shorter
-        # value the prefix equality is the whole condition; repeating it as
-        # entered_value = ... would make the planner count matches twice,
-        # expect a handful and pick a plan for a handful.
-        if len(value) < TEXT_INDEX_PREFIX:
-            return Q(text_prefix=value)
-        return Q(text_prefix=value[:TEXT_INDEX_PREFIX], entered_value=value)
-    lookup = {"eq": "exact", "neq": "exact"}.get(op, op)
-    return Q(**{f"{column}__{lookup}": value})
+    if op == "contains" and field.data_type == FieldDataType.MULTI_CHOICE:
+        column, op, value = "value_json", "cs", json.dumps([value])
+    elif op in {"contains", "starts"}:
+        pattern = entry_sql.like_escaped(value)
+        column, op = "entered_value", "ilike"
+        value = f"%{pattern}%" if item.operator == "contains" else f"{pattern}%"
+    elif field.data_type == FieldDataType.DATETIME:
+        column = entry_sql.DAY_OF_DATETIME
+    else:
+        column = entry_sql.shadow_column(field.data_type)
+    if op == "neq":
+        op = "eq"  # negated around the EXISTS: entries without a value match
+    sql = entry_sql.value_condition(p, column=column, op=op, value=value)
+    assert sql is not None, "entry_query_parse offers only operators that apply"
+    return sql
 
 
 def _field_filter(item: EntryFilter) -> Q:
-    values = FieldEntry.objects.filter(
-        entry_id=OuterRef("pk"), field_id=item.field.id, active=True
-    )
+    p = entry_sql.SqlParams()
     if item.operator in {"empty", "notempty"}:
-        present = Exists(values.filter(entered_value__isnull=False))
-        return ~Q(present) if item.operator == "empty" else Q(present)
-    matching = Exists(
-        values.annotate(text_prefix=Left("entered_value", TEXT_INDEX_PREFIX)).filter(
-            _value_condition(item)
-        )
+        condition = "fe.entered_value IS NOT NULL"
+    else:
+        condition = _value_condition(p, item)
+    exists = entry_sql.value_exists(
+        entry="{t}", field_ids=[item.field.id], condition=condition
     )
+    matching = Q(entry_sql.EntrySql(exists, p.params))
     # "is not" keeps the entries without a value, like a spreadsheet filter.
-    return ~Q(matching) if item.operator == "neq" else Q(matching)
+    return ~matching if item.operator in {"neq", "empty"} else matching
 
 
 def _entries_matching(
@@ -379,31 +370,16 @@ def _entries_matching(
     return entries
 
 
-# The row's values as {"<field id>": entered_value}: one subquery per row shown.
-_ENTRY_VALUES_SQL = (
-    "SELECT COALESCE(jsonb_object_agg(fe.field_id::text, fe.entered_value), "
-    '\'{}\'::jsonb) FROM field_entries fe WHERE fe.entry_id = "entries"."id" '
-    "AND fe.active AND fe.entered_value IS NOT NULL"
-)
-
-
 def _entry_columns(entries: QuerySet[Entry]) -> QuerySet[Entry]:
-    """Annotate what a row shows: ``values``, ``initialized``, ``complete`` (the
-    API's own expressions), ``classification_name``."""
-    from gathergrid.resources import ENTRIES  # the registry imports services
-
+    """Annotate what a row shows: ``values`` ({"<field id>": entered_value}),
+    ``initialized``, ``complete`` (the API's own expressions),
+    ``classification_name``."""
     return entries.annotate(
-        values=RawSQL(_ENTRY_VALUES_SQL, (), output_field=models.JSONField()),
-        initialized=RawSQL(
-            ENTRIES.columns["initialized"].sql('"entries"'),
-            (),
-            output_field=models.BooleanField(),
+        values=entry_sql.EntrySql(
+            entry_sql.VALUES_BY_FIELD_ID, output_field=models.JSONField()
         ),
-        complete=RawSQL(
-            ENTRIES.columns["complete"].sql('"entries"'),
-            (),
-            output_field=models.BooleanField(),
-        ),
+        initialized=entry_sql.EntrySql(entry_sql.INITIALIZED),
+        complete=entry_sql.EntrySql(entry_sql.COMPLETE),
         classification_name=F("classification_item__name"),
     )
 
@@ -416,7 +392,7 @@ def _sort_field(order: str, fields: Sequence[Field]) -> tuple[Field, str] | None
         return None
     # entry_query_parse only lets through the ids of ``fields``.
     field = next(f for f in fields if f.id == int(key[1:]))
-    column = SHADOW_COLUMN.get(field.data_type, "entered_value")
+    column = entry_sql.shadow_column(field.data_type)
     return field, "entered_value" if column == "value_json" else column
 
 

@@ -1,7 +1,7 @@
 """Forms of the entries grid: one input per field type, checked with the same
 normalisation as the API (``gathergrid.values.normalise``), so an error reads
-the same in a cell, a form and a REST response. Writes go through the API's
-writers (``gathergrid.resources.ENTRIES``) in one transaction each."""
+the same in a cell, a form and a REST response. Writes are the entry
+services of ``gathergrid.services.entries``, one transaction each."""
 
 import json
 from collections.abc import Sequence
@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.db import transaction
 
 from core.errors import ApplicationError, ValidationFailed
 from core.writes import WriteContext
 from gathergrid.models import ClassificationItem, Entry, Field, FieldDataType
-from gathergrid.resources import ENTRIES
+from gathergrid.services import entries as entry_services
 from gathergrid.values import InvalidValue, choices_of, normalise
 
 # Entry columns the grid and forms edit, by the key the UI uses for them.
@@ -216,10 +215,10 @@ class EntryForm(forms.Form):
             for f in self.thing_fields
             if self.cleaned_data.get(f"f{f.id}") is not None
         }
-        row = {"thing_id": thing_id, **self._entry_columns(), "values": values}
         try:
-            with transaction.atomic():
-                return ENTRIES.writer.insert([row], ctx=ctx, upsert=None).ids[0]
+            return entry_services.entry_create(
+                thing_id=thing_id, columns=self._entry_columns(), values=values, by=ctx
+            )
         except ApplicationError as error:
             self.add_error(None, error_words(error))
             return None
@@ -242,8 +241,7 @@ class EntryForm(forms.Form):
         if not changes:
             return True
         try:
-            with transaction.atomic():
-                ENTRIES.writer.update([self.entry.id], changes, ctx=ctx)
+            entry_services.entry_update(entry=self.entry, changes=changes, by=ctx)
         except ApplicationError as error:
             self.add_error(None, error_words(error))
             return False
@@ -270,16 +268,6 @@ def cell_save(
             )
         changes = {ENTRY_COLUMNS[column]: form_field.clean(raw)}
     try:
-        with transaction.atomic():
-            ENTRIES.writer.update([entry.id], changes, ctx=ctx)
+        entry_services.entry_update(entry=entry, changes=changes, by=ctx)
     except ApplicationError as error:
         raise forms.ValidationError(error_words(error)) from None
-
-
-def entry_set_active(*, entry: Entry, active: bool, ctx: WriteContext) -> None:
-    """Move an entry to the trash or restore it (history records which)."""
-    with transaction.atomic():
-        if active:
-            ENTRIES.writer.update([entry.id], {"active": True}, ctx=ctx)
-        else:
-            ENTRIES.writer.delete([entry.id], ctx=ctx)

@@ -1,9 +1,8 @@
 """Forms of the things and fields pages.
 
-The forms only shape browser input; every write goes through the API's writers
-(``ThingWriter``, ``FieldWriter``), so the UI gets the same validation. Their
-errors ("name: may not be blank") and the unique-name constraints come back as
-form errors on the input that caused them.
+The forms only shape browser input; every write is a service of
+``gathergrid.services`` (the API's own rules), whose structured errors come
+back as form errors on the input that caused them.
 """
 
 from collections.abc import Callable, Sequence
@@ -11,23 +10,14 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db import IntegrityError, transaction
 
-from core.errors import ApplicationError, ValidationFailed
+from core.errors import ApplicationError, Conflict, ValidationFailed
 from core.writes import WriteContext
 from gathergrid.models import Field, FieldDataType, Thing
-from gathergrid.selectors import field_positions
-from gathergrid.services import FieldWriter, ThingWriter
+from gathergrid.services import fields as field_services
+from gathergrid.services import things as thing_services
 
 CHOICE_TYPES = (FieldDataType.CHOICE, FieldDataType.MULTI_CHOICE)
-
-# Unique constraints of gathergrid/models.py, told in words.
-UNIQUE_NAME_MESSAGES = {
-    "things_name_unique_active": "An active thing is already named “{name}”.",
-    "fields_thing_name_unique_active": (
-        "This thing already has an active field named “{name}”."
-    ),
-}
 
 
 def _sentence(text: str) -> str:
@@ -38,41 +28,28 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _violated_constraint(error: IntegrityError) -> str | None:
-    diag = getattr(error.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
-
-
 def write_or_explain(
     write: Callable[[], Any],
     *,
-    name: str,
     columns: dict[str, str] | None = None,
     form: forms.Form | None = None,
 ) -> str | None:
-    """Run ``write`` in a savepoint; None if it worked, else the reason in words.
+    """Run the service call ``write``; None if it worked, else why in words.
 
     With a ``form``, the reason is also added to the input that caused it:
-    ``columns`` maps the writer's column names to the form's field names.
+    ``columns`` maps the service's column names to the form's field names.
     """
     columns = columns or {}
-    field_name = None
     try:
-        with transaction.atomic():
-            write()
+        write()
         return None
     except ApplicationError as error:
-        if isinstance(error, ValidationFailed) and error.field in columns:
-            field_name = columns[error.field]
+        at = error.field if isinstance(error, ValidationFailed | Conflict) else None
+        field_name = columns.get(at) if at else None
+        if field_name is not None or isinstance(error, Conflict):
             message = _sentence(error.reason)
         else:
             message = _sentence(error.message)
-    except IntegrityError as error:
-        template = UNIQUE_NAME_MESSAGES.get(_violated_constraint(error) or "")
-        if template is None:
-            raise
-        message = template.format(name=name)
-        field_name = "name" if "name" in columns else None
     if form is not None:
         form.add_error(field_name, message)
     return message
@@ -126,12 +103,9 @@ class ThingForm(forms.Form):
             return None
         created: list[int] = []
         write_or_explain(
-            lambda: created.extend(
-                ThingWriter()
-                .insert([dict(self.cleaned_data)], ctx=ctx, upsert=None)
-                .ids
+            lambda: created.append(
+                thing_services.thing_create(values=dict(self.cleaned_data), by=ctx)
             ),
-            name=self.cleaned_data["name"],
             columns=THING_COLUMNS,
             form=self,
         )
@@ -149,8 +123,9 @@ class ThingForm(forms.Form):
             return True
         return (
             write_or_explain(
-                lambda: ThingWriter().update([thing.pk], changes, ctx=ctx),
-                name=self.cleaned_data["name"],
+                lambda: thing_services.thing_update(
+                    thing=thing, changes=changes, by=ctx
+                ),
                 columns=THING_COLUMNS,
                 form=self,
             )
@@ -160,13 +135,9 @@ class ThingForm(forms.Form):
 
 def thing_set_active(*, thing: Thing, active: bool, ctx: WriteContext) -> str | None:
     """Deactivate (soft) or restore a thing; None, or why it could not be done."""
-    writer = ThingWriter()
-    if active:
-        return write_or_explain(
-            lambda: writer.update([thing.pk], {"active": True}, ctx=ctx),
-            name=thing.name,
-        )
-    return write_or_explain(lambda: writer.delete([thing.pk], ctx=ctx), name=thing.name)
+    return write_or_explain(
+        lambda: thing_services.thing_set_active(thing=thing, active=active, by=ctx)
+    )
 
 
 # --- Fields ---------------------------------------------------------------------
@@ -283,12 +254,11 @@ class FieldForm(forms.Form):
         """Add the field after the thing's others; False with reasons on the form."""
         if not self.is_valid():
             return False
-        # The writer puts a field sent without a position after the others.
-        row = {**self._row(), "thing_id": thing.pk}
+        # The service puts a field sent without a position after the others.
+        values = self._row()
         return (
             write_or_explain(
-                lambda: FieldWriter().insert([row], ctx=ctx, upsert=None),
-                name=row["name"],
+                lambda: field_services.field_create(thing=thing, values=values, by=ctx),
                 columns=self.columns,
                 form=self,
             )
@@ -310,11 +280,12 @@ class FieldForm(forms.Form):
             changes["options"] = self.options()
         if not changes:
             return True
-        field_id = self.instance.pk
+        field = self.instance
         return (
             write_or_explain(
-                lambda: FieldWriter().update([field_id], changes, ctx=ctx),
-                name=self.cleaned_data["name"],
+                lambda: field_services.field_update(
+                    field=field, changes=changes, by=ctx
+                ),
                 columns=self.columns,
                 form=self,
             )
@@ -324,36 +295,6 @@ class FieldForm(forms.Form):
 
 def field_set_active(*, field: Field, active: bool, ctx: WriteContext) -> str | None:
     """Deactivate (soft: its values stay) or restore a field; None, or why not."""
-    writer = FieldWriter()
-    if active:
-        return write_or_explain(
-            lambda: writer.update([field.pk], {"active": True}, ctx=ctx),
-            name=field.name,
-        )
-    return write_or_explain(lambda: writer.delete([field.pk], ctx=ctx), name=field.name)
-
-
-def field_move(*, field: Field, direction: str, ctx: WriteContext) -> bool:
-    """Swap an active field with its neighbour above or below; False at an end.
-
-    Positions are renumbered 0..n-1 in display order (fields made through the
-    API may share a position), writing only the rows whose position changes.
-    """
-    writer = FieldWriter()
-    with transaction.atomic():
-        # One move of a thing's fields at a time: two at once would each
-        # renumber from the order they read.
-        list(Thing.objects.select_for_update().filter(pk=field.thing_id).values("pk"))
-        current = dict(field_positions(thing_id=field.thing_id))
-        order = list(current)
-        if field.pk not in current:
-            return False
-        index = order.index(field.pk)
-        other = index - 1 if direction == "up" else index + 1
-        if other < 0 or other >= len(order):
-            return False
-        order[index], order[other] = order[other], order[index]
-        for position, field_id in enumerate(order):
-            if current[field_id] != position:
-                writer.update([field_id], {"position": position}, ctx=ctx)
-    return True
+    return write_or_explain(
+        lambda: field_services.field_set_active(field=field, active=active, by=ctx)
+    )

@@ -22,6 +22,7 @@ from gathergrid.models import (
     ImportRow,
     ImportStatus,
 )
+from gathergrid.services.entries import EntryWriter
 from tests.ui.entries_setup import DEFAULT_FIELDS, in_tenant, make_item, make_thing
 
 # The grid tests' fields, with long notes instead of the VIP flag.
@@ -516,7 +517,7 @@ def test_a_crash_mid_apply_leaves_no_rows(tenant_a, people, monkeypatch):
         imports.import_mapping_set(job=job, mapping=job.mapping)
         imports.import_validate_step(job=job)
         monkeypatch.setattr(imports, "APPLY_CHUNK", 5)
-        insert = imports.EntryWriter.insert
+        insert = EntryWriter.insert
         calls = []
 
         def crash_on_second_chunk(self, rows, **kwargs):
@@ -526,14 +527,14 @@ def test_a_crash_mid_apply_leaves_no_rows(tenant_a, people, monkeypatch):
                 raise RuntimeError("worker killed")
             return insert(self, rows, **kwargs)
 
-        monkeypatch.setattr(imports.EntryWriter, "insert", crash_on_second_chunk)
+        monkeypatch.setattr(EntryWriter, "insert", crash_on_second_chunk)
         with pytest.raises(RuntimeError):
             imports.import_apply(job=job, mode="valid", user_id=None)
         assert Entry.objects.filter(thing=people).count() == 0  # ...and rolled back
         assert EntryHistory.objects.filter(entry__thing=people).count() == 0
         job.refresh_from_db()
         assert job.status == ImportStatus.VALIDATED and job.rows.count() == 12
-        monkeypatch.setattr(imports.EntryWriter, "insert", insert)
+        monkeypatch.setattr(EntryWriter, "insert", insert)
         assert (
             imports.import_apply(job=job, mode="valid", user_id=None).created_entries
             == 12

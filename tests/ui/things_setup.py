@@ -4,7 +4,8 @@ writers in a session tenant's schema."""
 from typing import Any
 
 from gathergrid.models import Entry, Field, FieldEntry, Thing
-from gathergrid.services import FieldWriter, ThingWriter
+from gathergrid.services.fields import FIELD_WRITER
+from gathergrid.services.things import THING_WRITER
 from pgrest.registry import WriteContext
 from tests.conftest import in_tenant
 
@@ -13,16 +14,16 @@ CTX = WriteContext(user_id=None)
 
 def thing_make(created, name: str, **columns: Any) -> Thing:
     with in_tenant(created):
-        [thing_id] = (
-            ThingWriter().insert([{"name": name, **columns}], ctx=CTX, upsert=None).ids
-        )
+        [thing_id] = THING_WRITER.insert(
+            [{"name": name, **columns}], ctx=CTX, upsert=None
+        ).ids
         return Thing.objects.get(pk=thing_id)
 
 
 def field_make(created, thing: Thing, name: str, **columns: Any) -> Field:
     with in_tenant(created):
         row = {"thing_id": thing.pk, "name": name, **columns}
-        [field_id] = FieldWriter().insert([row], ctx=CTX, upsert=None).ids
+        [field_id] = FIELD_WRITER.insert([row], ctx=CTX, upsert=None).ids
         return Field.objects.get(pk=field_id)
 
 

@@ -46,6 +46,7 @@ from gathergrid.selectors import (
     entry_row,
     user_emails,
 )
+from gathergrid.services.entries import entry_set_active
 from gathergrid.values import choices_of
 from ui.forms_entries import (
     ENTRY_COLUMNS,
@@ -53,7 +54,6 @@ from ui.forms_entries import (
     EntryForm,
     cell_save,
     display_value,
-    entry_set_active,
     input_value,
 )
 from ui.paging import page_of
@@ -653,7 +653,7 @@ def entry_delete(
     thing = get_object_or_404(Thing, pk=thing_id)
     entry = _entry_of(thing, entry_id)
     if entry.active:
-        entry_set_active(entry=entry, active=False, ctx=_ctx(request))
+        entry_set_active(entry=entry, active=False, by=_ctx(request))
     messages.success(
         request, f"Entry #{entry.id} moved to the trash; restore it from there."
     )
@@ -668,7 +668,7 @@ def entry_restore(
     thing = get_object_or_404(Thing, pk=thing_id)
     entry = _entry_of(thing, entry_id)
     if not entry.active:
-        entry_set_active(entry=entry, active=True, ctx=_ctx(request))
+        entry_set_active(entry=entry, active=True, by=_ctx(request))
     messages.success(request, f"Entry #{entry.id} restored.")
     trash = reverse("ui:trash", kwargs={"schema": schema, "thing_id": thing.id})
     return redirect(_back_url(request, trash))

@@ -20,11 +20,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.writes import WriteContext
 from gathergrid.models import Field, FieldDataType, Thing
 from gathergrid.selectors import field_list, thing_list, thing_names
+from gathergrid.services.fields import field_move
 from ui.forms_things import (
     FieldForm,
     ThingFilter,
     ThingForm,
-    field_move,
     field_set_active,
     thing_set_active,
 )
@@ -307,7 +307,7 @@ def field_move_view(
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
         return HttpResponse("direction must be up or down", status=400)
-    field_move(field=field, direction=direction, ctx=_write_context(request))
+    field_move(field=field, direction=direction, by=_write_context(request))
     return _fields_done(request, thing, moved=(field.pk, direction))
 
 
