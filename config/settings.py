@@ -60,7 +60,6 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "tenants.admin_apps.GatherGridAdminConfig",  # django.contrib.admin, our site
-    "rest_framework",
     "django_filters",
     "corsheaders",
     "django_htmx",
@@ -171,14 +170,6 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "sub",
     "JTI_CLAIM": "jti",
     "LEEWAY": 5,
-}
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
-    "UNAUTHENTICATED_USER": None,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 
 # --- CORS: the APIs authenticate by header (apikey, bearer), never by cookie,

@@ -26,7 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from core.edge import REST, api_face, database_unavailable, error_response
 from core.errors import ApplicationError, Unauthenticated
 from core.http import request_api_key, request_bearer
-from tenants.models import WRITE_ROLES, Membership, Tenant, is_valid_schema_name
+from tenants.models import Membership, Tenant, is_valid_schema_name, role_can_write
 from tenants.selectors import rest_access_get
 from tenants.tokens import access_token_decode
 
@@ -47,7 +47,7 @@ class RestAuth:
 
     @property
     def can_write(self) -> bool:
-        return self.role in WRITE_ROLES
+        return role_can_write(self.role)
 
 
 def invalid_profile(profile: str, allowed: list[str]) -> ApplicationError:

@@ -118,6 +118,12 @@ class Role(models.TextChoices):
 WRITE_ROLES = frozenset({Role.ADMIN, Role.EDITOR})
 
 
+def role_can_write(role: str) -> bool:
+    """The one write rule of every face: editors and admins change data,
+    viewers only read."""
+    return role in WRITE_ROLES
+
+
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(
@@ -139,7 +145,7 @@ class Membership(models.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.role in WRITE_ROLES
+        return role_can_write(self.role)
 
 
 class KeyKind(models.TextChoices):

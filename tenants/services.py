@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_exists
@@ -72,15 +72,6 @@ def tenant_create(*, schema_name: str, name: str) -> CreatedTenant:
     _, api_key = key_issue(tenant=tenant, kind=KeyKind.API, label="initial")
     _, tracking_key = key_issue(tenant=tenant, kind=KeyKind.TRACKING, label="initial")
     return CreatedTenant(tenant=tenant, api_key=api_key, tracking_key=tracking_key)
-
-
-@transaction.atomic
-def tenant_delete(*, tenant: Tenant) -> None:
-    """Delete a tenant and drop its schema (with all its data)."""
-    schema = connection.ops.quote_name(tenant.schema_name)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    tenant.delete()
 
 
 # --- Keys ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from tenants.models import WRITE_ROLES, Role
+from tenants.models import Role
 from tenants.selectors import user_memberships
 
 
@@ -17,7 +17,7 @@ def tenant(request: HttpRequest) -> dict:
             tenant=membership.tenant,
             schema=membership.tenant.schema_name,
             role=membership.role,
-            can_write=membership.role in WRITE_ROLES,
+            can_write=membership.can_write,
             is_admin=membership.role == Role.ADMIN,
         )
     return context

@@ -6,11 +6,11 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from tenants.models import WRITE_ROLES, Role
+from tenants.models import Role
 
 
 def can_write(request: HttpRequest) -> bool:
-    return request.membership.role in WRITE_ROLES
+    return request.membership.can_write
 
 
 def write_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
