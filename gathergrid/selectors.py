@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Left
 from gathergrid import entry_sql
 from gathergrid.models import (
     TEXT_INDEX_PREFIX,
+    ClassificationItem,
     Entry,
     EntryHistory,
     Field,
@@ -82,6 +83,26 @@ def field_list(*, thing_id: int, active: bool) -> QuerySet[Field]:
         )
         .order_by("position", "id")
     )
+
+
+def thing_fields(*, thing_id: int) -> list[Field]:
+    """A thing's active fields in display order (the grid's columns)."""
+    return list(
+        Field.objects.filter(thing_id=thing_id, active=True).order_by("position", "id")
+    )
+
+
+def classification_items() -> list[ClassificationItem]:
+    """The active classification items, by name."""
+    return list(ClassificationItem.objects.filter(active=True).order_by("name", "id"))
+
+
+def classification_names(*, item_ids: Iterable[int]) -> dict[int, str]:
+    """Names of the classification items ``item_ids`` (any state), one query."""
+    ids = set(item_ids)
+    if not ids:
+        return {}
+    return dict(ClassificationItem.objects.filter(pk__in=ids).values_list("id", "name"))
 
 
 def field_positions(*, thing_id: int) -> list[tuple[int, int]]:

@@ -40,10 +40,13 @@ from gathergrid.selectors import (
     ENTRY_COUNT_CAP,
     EntryQuery,
     FilterOperator,
+    classification_items,
+    classification_names,
     entries_page,
     entry_history_list,
     entry_query_parse,
     entry_row,
+    thing_fields,
     user_emails,
 )
 from gathergrid.services.entries import entry_set_active
@@ -68,14 +71,7 @@ def _ctx(request: HttpRequest) -> WriteContext:
 
 def _thing_fields(thing_id: int) -> tuple[Thing, list[Field]]:
     thing = get_object_or_404(Thing, pk=thing_id)
-    fields = list(
-        Field.objects.filter(thing_id=thing.id, active=True).order_by("position", "id")
-    )
-    return thing, fields
-
-
-def _items() -> list[ClassificationItem]:
-    return list(ClassificationItem.objects.filter(active=True).order_by("name", "id"))
+    return thing, thing_fields(thing_id=thing.id)
 
 
 def _entry_of(thing: Thing, entry_id: int) -> Entry:
@@ -468,7 +464,7 @@ def _list_context(
         page_size=settings.UI_PAGE_SIZE,
         active=active,
     )
-    items = _items()
+    items = classification_items()
     columns = Columns(fields, items)
     headers = _headers(params, query, fields)
     editable = active and can_write(request)
@@ -546,7 +542,7 @@ def entries_grid(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
 @write_required
 def entry_create(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
     thing, fields = _thing_fields(thing_id)
-    items = _items()
+    items = classification_items()
     form = EntryForm(request.POST, fields=fields, items=items)
     entry_id = (
         form.create(thing_id=thing.id, ctx=_ctx(request)) if form.is_valid() else None
@@ -572,7 +568,7 @@ def entry_edit(
         entry = entry_row(thing=thing, fields=fields, entry_id=entry_id)
     except Entry.DoesNotExist:
         raise Http404("No such entry.") from None
-    items = _items()
+    items = classification_items()
     form = EntryForm(
         request.POST or None,
         fields=fields,
@@ -627,7 +623,7 @@ def entry_cell(
     except forms.ValidationError as invalid:
         error = " ".join(invalid.messages)
     row = entry_row(thing=thing, fields=fields, entry_id=entry.id)
-    items = _items() if column == "classification" else []
+    items = classification_items() if column == "classification" else []
     columns = Columns(fields, items)
     cell = next(c for c in columns.cells(row) if c.key == column)
     if column == "classification" and not items and cell.value:
@@ -717,11 +713,7 @@ def _history_lines(records: list[EntryHistory]) -> list[HistoryLine]:
         for key, value in side.items()
         if key == "classification_item_id" and value
     }
-    names = dict(
-        ClassificationItem.objects.filter(pk__in=item_ids).values_list("id", "name")
-        if item_ids
-        else []
-    )
+    names = classification_names(item_ids=item_ids)
 
     def words(key: str, value: Any) -> str:
         if value is None or value == "":

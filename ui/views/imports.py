@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from gathergrid import imports
-from gathergrid.models import Field, ImportJob, ImportStatus, Thing
-from gathergrid.selectors import entries_filtered, entry_query_parse
+from gathergrid.models import ImportJob, ImportStatus, Thing
+from gathergrid.selectors import entries_filtered, entry_query_parse, thing_fields
 from ui.paging import page_of
 from ui.permissions import can_write
 
@@ -113,7 +113,7 @@ def _posted_mapping(request: HttpRequest, job: ImportJob) -> list[str]:
 def _mapping_context(
     job: ImportJob, mapping: list[str], errors: dict[int, str] | None = None
 ) -> dict:
-    fields = list(Field.objects.filter(thing_id=job.thing_id, active=True))
+    fields = thing_fields(thing_id=job.thing_id)
     samples = list(job.rows.order_by("number").values_list("raw", flat=True)[:3])
     columns = [
         {
@@ -382,7 +382,7 @@ def import_template_csv(
 ) -> HttpResponse:
     """A CSV with the thing's columns and no rows: a sheet to fill in."""
     thing = get_object_or_404(Thing, pk=thing_id)
-    fields = list(Field.objects.filter(thing_id=thing.id, active=True))
+    fields = thing_fields(thing_id=thing.id)
     header = imports.export_header(fields=fields)[1:]  # no entry id to give
     return _csv_response([header], f"{_safe(thing.name)}-template.csv", request)
 
@@ -392,7 +392,7 @@ def export_csv(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse
     """CSV of the grid's current view: its query string (filters, search, sort,
     classification, valid on) passes through. Viewers may export."""
     thing = get_object_or_404(Thing, pk=thing_id)
-    fields = list(Field.objects.filter(thing_id=thing.id, active=True))
+    fields = thing_fields(thing_id=thing.id)
     query = entry_query_parse(params=request.GET, fields=fields)
     entries = entries_filtered(thing=thing, fields=fields, query=query)
     rows = imports.export_rows(entries=entries, fields=fields)
