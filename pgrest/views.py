@@ -1,14 +1,12 @@
 """``/rest/v1``: PostgREST's HTTP behaviour over the registered resources.
 
 The tenant, the user and their role were resolved by the middleware
-(``request.rest_auth``); this module parses, plans, runs one transaction and
-renders, with PostgREST's status codes and headers.
+(``request.rest_auth``); each handler here reads the request
+(:mod:`pgrest.request`), plans (:mod:`pgrest.planner`), runs one transaction
+and answers (:mod:`pgrest.response`), with PostgREST's status codes and headers.
 """
 
-import csv
-import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,186 +14,27 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from core.http import json_has_nul
 from pgrest import grammar
 from pgrest.ast import GrammarError, Preferences, Query
 from pgrest.errors import PostgrestError, postgrest_error_from_database
 from pgrest.planner import plan_read, plan_target_ids
 from pgrest.registry import Resource, Upsert, WriteContext, get_resource
-
-JSON = "application/json"
-SINGULAR = "application/vnd.pgrst.object+json"
-ARRAY = "application/vnd.pgrst.array+json"
-CSV = "text/csv"
-OPENAPI = "application/openapi+json"
-WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
-
-
-# --- Request parsing -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Negotiated:
-    media_type: str  # JSON, SINGULAR or CSV
-    strip_nulls: bool = False  # `;nulls=stripped`: keys with null values left out
-
-    @property
-    def singular(self) -> bool:
-        return self.media_type == SINGULAR
-
-
-def negotiate(request: HttpRequest) -> Negotiated:
-    """Pick the response type from ``Accept``; ``*/*`` and absent mean JSON."""
-    accept = request.headers.get("Accept", "")
-    if not accept.strip():
-        return Negotiated(JSON)
-    for part in accept.split(","):
-        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
-        strip = "nulls=stripped" in parameters
-        if media in {JSON, "*/*", "application/*"}:
-            return Negotiated(JSON)
-        if media == ARRAY:
-            return Negotiated(JSON, strip_nulls=strip)
-        if media == SINGULAR:
-            return Negotiated(SINGULAR, strip_nulls=strip)
-        if media in {CSV, "text/*"}:
-            return Negotiated(CSV)
-    raise PostgrestError(
-        f"None of these media types are available: {accept}",
-        code="PGRST107",
-        status=406,
-    )
-
-
-def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
-    params = [(key, value) for key, values in request.GET.lists() for value in values]
-    try:
-        query = grammar.parse_query(params)
-        prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
-    except GrammarError as error:
-        raise PostgrestError(
-            error.message,
-            code=error.code,
-            status=error.status,
-            details=error.details,
-            hint=error.hint,
-        ) from None
-    if prefs.handling == "strict" and prefs.invalid:
-        raise PostgrestError(
-            "Invalid preferences given with handling=strict",
-            code="PGRST122",
-            status=400,
-            details="Invalid preferences: " + ", ".join(prefs.invalid),
-        )
-    return query, prefs
-
-
-def json_body(request: HttpRequest) -> Any:
-    content_type = (request.content_type or JSON).lower()
-    if content_type not in {JSON, "text/plain", SINGULAR}:
-        raise PostgrestError(
-            f"Content-Type not acceptable: {content_type}",
-            code="PGRST102",
-            status=415,
-            hint="Send application/json.",
-        )
-    if not request.body.strip():
-        raise PostgrestError("Empty or invalid json", code="PGRST102", status=400)
-    try:
-        data = orjson.loads(request.body)
-    except orjson.JSONDecodeError as error:
-        raise PostgrestError(
-            "Empty or invalid json", code="PGRST102", status=400, details=str(error)
-        ) from None
-    if json_has_nul(request.body, data):
-        # What PostgreSQL (and so PostgREST) answers for \u0000 in jsonb.
-        raise PostgrestError(
-            "unsupported Unicode escape sequence",
-            code="22P05",
-            status=400,
-            details="\\u0000 cannot be converted to text.",
-        )
-    return data
-
-
-# --- Responses ---------------------------------------------------------------------
-
-
-def preference_applied(prefs: Preferences) -> str | None:
-    return ", ".join(prefs.applied) or None
-
-
-def respond(
-    status: int,
-    body: str | bytes | None,
-    *,
-    media_type: str = JSON,
-    headers: dict[str, str] | None = None,
-    request: HttpRequest,
-) -> HttpResponse:
-    response = HttpResponse(
-        b"" if body is None or request.method == "HEAD" else body,
-        status=status,
-        content_type=f"{media_type}; charset=utf-8",
-    )
-    if body is None:
-        del response["Content-Type"]
-    for name, value in (headers or {}).items():
-        if value is not None:
-            response[name] = value
-    if request.tenant is not None:
-        response["Content-Profile"] = request.tenant.schema_name
-    return response
-
-
-def render_rows(json_text: str, count: int, negotiated: Negotiated) -> str:
-    if negotiated.singular:
-        if count != 1:
-            raise singular_error(count)
-        return json_text[1:-1]
-    if negotiated.media_type == CSV:
-        return rows_as_csv(orjson.loads(json_text))
-    return json_text
-
-
-def singular_error(count: int) -> PostgrestError:
-    return PostgrestError(
-        "JSON object requested, multiple (or no) rows returned",
-        code="PGRST116",
-        status=406,
-        details=f"The result contains {count} rows",
-    )
-
-
-def rows_as_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if not rows:
-        return ""
-    writer = csv.writer(out, lineterminator="\n")
-    keys = list(rows[0])
-    writer.writerow(keys)
-    for row in rows:
-        writer.writerow(
-            [
-                ""
-                if row.get(key) is None
-                else json.dumps(row[key])
-                if isinstance(row.get(key), dict | list)
-                else str(row[key]).lower()
-                if isinstance(row.get(key), bool)
-                else row[key]
-                for key in keys
-            ]
-        )
-    return out.getvalue()
-
-
-def content_range(offset: int, count: int, total: int | None) -> str:
-    total_text = "*" if total is None else str(total)
-    if count == 0:
-        return f"*/{total_text}"
-    return f"{offset}-{offset + count - 1}/{total_text}"
-
+from pgrest.request import (
+    OPENAPI,
+    SINGULAR,
+    WRITE_METHODS,
+    Negotiated,
+    json_body,
+    negotiate,
+    parse_request,
+)
+from pgrest.response import (
+    content_range,
+    preference_applied,
+    render_rows,
+    respond,
+    singular_error,
+)
 
 # --- Reads -------------------------------------------------------------------------
 

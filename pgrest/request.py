@@ -1,0 +1,104 @@
+"""The API request (PostgREST's ``ApiRequest``): media type negotiation, the
+query string and ``Prefer`` header parsed by the grammar, the JSON body."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.http import HttpRequest
+
+from core.http import json_has_nul
+from pgrest import grammar
+from pgrest.ast import GrammarError, Preferences, Query
+from pgrest.errors import PostgrestError
+
+JSON = "application/json"
+SINGULAR = "application/vnd.pgrst.object+json"
+ARRAY = "application/vnd.pgrst.array+json"
+CSV = "text/csv"
+OPENAPI = "application/openapi+json"
+WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    media_type: str  # JSON, SINGULAR or CSV
+    strip_nulls: bool = False  # `;nulls=stripped`: keys with null values left out
+
+    @property
+    def singular(self) -> bool:
+        return self.media_type == SINGULAR
+
+
+def negotiate(request: HttpRequest) -> Negotiated:
+    """Pick the response type from ``Accept``; ``*/*`` and absent mean JSON."""
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
+        return Negotiated(JSON)
+    for part in accept.split(","):
+        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        strip = "nulls=stripped" in parameters
+        if media in {JSON, "*/*", "application/*"}:
+            return Negotiated(JSON)
+        if media == ARRAY:
+            return Negotiated(JSON, strip_nulls=strip)
+        if media == SINGULAR:
+            return Negotiated(SINGULAR, strip_nulls=strip)
+        if media in {CSV, "text/*"}:
+            return Negotiated(CSV)
+    raise PostgrestError(
+        f"None of these media types are available: {accept}",
+        code="PGRST107",
+        status=406,
+    )
+
+
+def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
+    params = [(key, value) for key, values in request.GET.lists() for value in values]
+    try:
+        query = grammar.parse_query(params)
+        prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
+    except GrammarError as error:
+        raise PostgrestError(
+            error.message,
+            code=error.code,
+            status=error.status,
+            details=error.details,
+            hint=error.hint,
+        ) from None
+    if prefs.handling == "strict" and prefs.invalid:
+        raise PostgrestError(
+            "Invalid preferences given with handling=strict",
+            code="PGRST122",
+            status=400,
+            details="Invalid preferences: " + ", ".join(prefs.invalid),
+        )
+    return query, prefs
+
+
+def json_body(request: HttpRequest) -> Any:
+    content_type = (request.content_type or JSON).lower()
+    if content_type not in {JSON, "text/plain", SINGULAR}:
+        raise PostgrestError(
+            f"Content-Type not acceptable: {content_type}",
+            code="PGRST102",
+            status=415,
+            hint="Send application/json.",
+        )
+    if not request.body.strip():
+        raise PostgrestError("Empty or invalid json", code="PGRST102", status=400)
+    try:
+        data = orjson.loads(request.body)
+    except orjson.JSONDecodeError as error:
+        raise PostgrestError(
+            "Empty or invalid json", code="PGRST102", status=400, details=str(error)
+        ) from None
+    if json_has_nul(request.body, data):
+        # What PostgreSQL (and so PostgREST) answers for \u0000 in jsonb.
+        raise PostgrestError(
+            "unsupported Unicode escape sequence",
+            code="22P05",
+            status=400,
+            details="\\u0000 cannot be converted to text.",
+        )
+    return data
