@@ -8,6 +8,8 @@
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+from core.errors import ApplicationError
+
 # Every operator PostgREST documents for plain columns.
 OPERATORS: frozenset[str] = frozenset(
     {
@@ -170,7 +172,7 @@ class RangeRequest:
     limit: int | None
 
 
-class GrammarError(Exception):
+class GrammarError(ApplicationError):
     """A request PostgREST would reject while parsing (``PGRST100`` etc.).
 
     ``message``/``details``/``hint`` follow PostgREST's error body; ``details``
@@ -186,9 +188,4 @@ class GrammarError(Exception):
         hint: str | None = None,
         status: int = 400,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.details = details
-        self.hint = hint
-        self.status = status
+        super().__init__(message, code=code, status=status, details=details, hint=hint)

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from core.http import json_has_nul
 from pgrest import grammar
-from pgrest.ast import GrammarError, Preferences, Query
+from pgrest.ast import Preferences, Query
 from pgrest.errors import PostgrestError
 
 JSON = "application/json"
@@ -55,17 +55,8 @@ def negotiate(request: HttpRequest) -> Negotiated:
 
 def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
     params = [(key, value) for key, values in request.GET.lists() for value in values]
-    try:
-        query = grammar.parse_query(params)
-        prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
-    except GrammarError as error:
-        raise PostgrestError(
-            error.message,
-            code=error.code,
-            status=error.status,
-            details=error.details,
-            hint=error.hint,
-        ) from None
+    query = grammar.parse_query(params)
+    prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
     if prefs.handling == "strict" and prefs.invalid:
         raise PostgrestError(
             "Invalid preferences given with handling=strict",

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from pgrest import grammar
-from pgrest.ast import GrammarError, Preferences, Query
+from pgrest.ast import Preferences, Query
 from pgrest.errors import PostgrestError, postgrest_error_from_database
 from pgrest.planner import plan_read, plan_target_ids
 from pgrest.registry import Resource, Upsert, WriteContext, get_resource
@@ -72,15 +72,7 @@ def read(request: HttpRequest, resource: Resource, query: Query, prefs: Preferen
     limit = query.root.limit
     range_header = request.headers.get("Range", "")
     if request.method == "GET" and range_header:
-        try:
-            requested = grammar.parse_range(range_header)
-        except GrammarError as error:
-            raise PostgrestError(
-                error.message,
-                code=error.code,
-                status=error.status,
-                details=error.details,
-            ) from None
+        requested = grammar.parse_range(range_header)
         if requested is not None:
             offset = offset + requested.offset
             if requested.limit is not None:
