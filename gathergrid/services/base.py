@@ -289,3 +289,13 @@ class NamedWriter(ModelWriter):
         elif creating:
             raise invalid("name", "is required", row=index, code=REQUIRED)
         return cleaned
+
+
+def active_set(
+    writer: "ModelWriter", pk: int, *, active: bool, by: WriteContext, name: str
+) -> None:
+    """Soft-delete (``active=False``) or restore one row of ``writer``'s model."""
+    if active:
+        written_once(lambda: writer.update([pk], {"active": True}, ctx=by), name=name)
+    else:
+        written_once(lambda: writer.delete([pk], ctx=by), name=name)

@@ -16,7 +16,13 @@ from gathergrid.models import (
     Thing,
 )
 from gathergrid.selectors import field_positions
-from gathergrid.services.base import ModelWriter, invalid, row_label, written_once
+from gathergrid.services.base import (
+    ModelWriter,
+    active_set,
+    invalid,
+    row_label,
+    written_once,
+)
 
 
 class FieldWriter(ModelWriter):
@@ -155,13 +161,7 @@ def field_update(*, field: Field, changes: dict[str, Any], by: WriteContext) -> 
 
 def field_set_active(*, field: Field, active: bool, by: WriteContext) -> None:
     """Deactivate (soft: its values stay) or restore ``field``."""
-    if active:
-        written_once(
-            lambda: FIELD_WRITER.update([field.pk], {"active": True}, ctx=by),
-            name=field.name,
-        )
-    else:
-        written_once(lambda: FIELD_WRITER.delete([field.pk], ctx=by), name=field.name)
+    active_set(FIELD_WRITER, field.pk, active=active, by=by, name=field.name)
 
 
 def field_move(*, field: Field, direction: str, by: WriteContext) -> bool:

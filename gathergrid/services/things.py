@@ -7,7 +7,7 @@ from gathergrid.models import (
     ClassificationItem,
     Thing,
 )
-from gathergrid.services.base import NamedWriter, invalid, written_once
+from gathergrid.services.base import NamedWriter, active_set, invalid, written_once
 
 
 class ThingWriter(NamedWriter):
@@ -56,10 +56,4 @@ def thing_update(*, thing: Thing, changes: dict[str, Any], by: WriteContext) -> 
 
 def thing_set_active(*, thing: Thing, active: bool, by: WriteContext) -> None:
     """Deactivate (soft: its entries stay) or restore ``thing``."""
-    if active:
-        written_once(
-            lambda: THING_WRITER.update([thing.pk], {"active": True}, ctx=by),
-            name=thing.name,
-        )
-    else:
-        written_once(lambda: THING_WRITER.delete([thing.pk], ctx=by), name=thing.name)
+    active_set(THING_WRITER, thing.pk, active=active, by=by, name=thing.name)
