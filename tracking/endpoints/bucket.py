@@ -120,14 +120,9 @@ def read_json(request: HttpRequest) -> Any:
     """The JSON body; a bad one is a 400 whose ``details`` name ``body``."""
     try:
         return parse_json(read_body(request, limit=bucket.BODY_LIMIT))
-    except RecursionError:
-        error = ApplicationError(
-            "The body is not valid JSON: nested too deeply.", code="invalid_json"
-        )
-    except ApplicationError as caught:
-        error = caught
-    error.details = [{"path": "body", "message": error.message}]
-    raise error
+    except ApplicationError as error:
+        error.details = [{"path": "body", "message": error.message}]
+        raise
 
 
 def with_cors(response: HttpResponse) -> HttpResponse:

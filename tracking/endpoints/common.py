@@ -125,6 +125,8 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except RecursionError:
+        # Reachable: orjson refuses more than 1024 levels (a JSONDecodeError),
+        # and json's decoder then recurses past the interpreter's limit.
         raise ApplicationError(
             "The body is nested too deeply.", code="invalid_json"
         ) from None

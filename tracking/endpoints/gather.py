@@ -86,12 +86,7 @@ def body_decode(request: HttpRequest) -> Any:
         )
     raw = read_body(request, limit=gather.BODY_LIMIT)
     if is_json:
-        try:
-            return parse_json(raw)
-        except RecursionError:
-            raise ApplicationError(
-                "The body is not valid JSON: nested too deeply.", code="invalid_json"
-            ) from None
+        return parse_json(raw)
     charset = request.content_params.get("charset", "utf-8").strip().lower()
     if charset not in {"utf-8", "utf8"}:
         raise ApplicationError(
