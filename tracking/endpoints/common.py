@@ -23,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 
 from core.errors import ApplicationError
 from tenants.models import KeyKind, Tenant, hash_secret
+from tenants.selectors import tenant_key_find
 from tracking.group_commit import messages_ingest_grouped
 from tracking.messages import DialectError, Message
 
@@ -46,13 +47,6 @@ _clock = time.monotonic
 # (key hash, kinds) -> (valid until, on the monotonic clock; tenant id; schema)
 _valid_keys: dict[tuple[str, tuple[str, ...]], tuple[float, int, str]] = {}
 
-# Schema-qualified: the connection may point at any tenant.
-_KEY_SQL = (
-    "SELECT t.id, t.schema_name FROM public.tenants_tenantkey k "
-    "JOIN public.tenants_tenant t ON t.id = k.tenant_id "
-    "WHERE k.key_hash = %s AND k.kind = ANY(%s) AND k.revoked_at IS NULL"
-)
-
 
 def tracking_tenant_activate(raw_key: str, *, kinds: tuple[str, ...]) -> bool:
     """Point the connection at the tenant of an active key of one of ``kinds``.
@@ -66,9 +60,7 @@ def tracking_tenant_activate(raw_key: str, *, kinds: tuple[str, ...]) -> bool:
     now = _clock()
     found = _valid_keys.get(cache_key)
     if found is None or found[0] <= now:
-        with connection.cursor() as cursor:
-            cursor.execute(_KEY_SQL, [cache_key[0], list(kinds)])
-            row = cursor.fetchone()
+        row = tenant_key_find(key_hash=cache_key[0], kinds=kinds)
         if row is None:
             _valid_keys.pop(cache_key, None)
             return False
