@@ -761,8 +761,8 @@ def profile(args: argparse.Namespace, workload: Workload) -> None:
     from django.utils import timezone
 
     from tenants.services import tenant_create
+    from tracking.capture import ANY_KEY, tracking_tenant_activate
     from tracking.dialects.segment import translate_batch
-    from tracking.endpoints.common import ANY_KEY, tracking_tenant_activate
     from tracking.ingest import messages_ingest
 
     created = tenant_create(schema_name=PROFILE_TENANT, name="Ingest profile")

@@ -12,7 +12,7 @@ class ConfigConfig(AppConfig):
         from core import edge
         from pgrest.errors import error_response as rest_error
         from tenants.auth_api import error_response as auth_error
-        from tracking.endpoints.common import error_response as ingest_error
+        from tracking.capture import error_response as ingest_error
 
         edge.face_register(edge.REST, rest_error)
         edge.face_register(edge.AUTH, auth_error)

@@ -22,6 +22,24 @@ def tenant_key_resolve(*, raw_key: str, kinds: tuple[str, ...]) -> TenantKey | N
     )
 
 
+# Schema-qualified: the connection may point at any tenant.
+_KEY_TENANT_SQL = (
+    "SELECT t.id, t.schema_name FROM public.tenants_tenantkey k "
+    "JOIN public.tenants_tenant t ON t.id = k.tenant_id "
+    "WHERE k.key_hash = %s AND k.kind = ANY(%s) AND k.revoked_at IS NULL"
+)
+
+
+def tenant_key_find(*, key_hash: str, kinds: tuple[str, ...]) -> tuple[int, str] | None:
+    """``(tenant id, schema name)`` of the active key hashed ``key_hash`` of one
+    of ``kinds``, or None: one statement and no model, for the ingestion hot
+    path (:func:`tenant_key_resolve` is for callers that need the key row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_TENANT_SQL, [key_hash, list(kinds)])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def tenant_keys(*, tenant: Tenant) -> QuerySet[TenantKey]:
     """The tenant's keys, newest first, revoked ones included."""
     return TenantKey.objects.filter(tenant=tenant).order_by("-created_at", "-id")

@@ -22,6 +22,31 @@ from tracking.messages import PAGE_VIEWED, Kind, Message
 
 SESSION_GAP = timedelta(minutes=30)
 
+# The 30-minute rule, once for both statements that write sessions: ``spans``
+# (user_id, account_id, started_at, ended_at, page_views: page views and the
+# sessions they may join, of any number of users) become the sessions of
+# ``made``: a user's spans at most the ``gap`` parameter (SESSION_GAP) apart
+# are one session, with the account of its first span that has one.
+SESSIONS_MERGE_CTES = """
+starts AS (
+  SELECT *, CASE WHEN started_at <= max(ended_at) OVER (PARTITION BY user_id
+      ORDER BY started_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+      + %(gap)s::interval THEN 0 ELSE 1 END AS starts
+  FROM spans
+), numbered AS (
+  SELECT *, sum(starts) OVER (PARTITION BY user_id ORDER BY started_at
+    ROWS UNBOUNDED PRECEDING) AS session
+  FROM starts
+), made AS (
+  INSERT INTO sessions (user_id, account_id, started_at, ended_at, page_views)
+  SELECT user_id,
+    (array_agg(account_id ORDER BY started_at)
+      FILTER (WHERE account_id IS NOT NULL))[1],
+    min(started_at), max(ended_at), sum(page_views)
+  FROM numbered GROUP BY user_id, session
+  RETURNING account_id, started_at
+)"""
+
 # Spliced into the writer's statement that follows its upserts (whose row
 # locks on the users keep two requests from merging one user's sessions at
 # once; the statement's snapshot then includes the sessions of whichever
@@ -30,7 +55,8 @@ SESSION_GAP = timedelta(minutes=30)
 # feedback it updated, as it was. Parameters, by external id: page views (user,
 # time, account), active users (account, day, user) and counters per
 # (account, day). Sessions are found through their index on (user, end).
-USAGE_CTES = """
+USAGE_CTES = (
+    """
 v AS (
   SELECT u.id AS user_id, r.at, a.id AS account_id
   FROM jsonb_to_recordset(%(views)s::jsonb)
@@ -52,24 +78,9 @@ v AS (
   FROM v
   UNION ALL
   SELECT user_id, account_id, started_at, ended_at, page_views FROM gone
-), starts AS (
-  SELECT *, CASE WHEN started_at <= max(ended_at) OVER (PARTITION BY user_id
-      ORDER BY started_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-      + %(gap)s::interval THEN 0 ELSE 1 END AS starts
-  FROM spans
-), numbered AS (
-  SELECT *, sum(starts) OVER (PARTITION BY user_id ORDER BY started_at
-    ROWS UNBOUNDED PRECEDING) AS session
-  FROM starts
-), made AS (
-  INSERT INTO sessions (user_id, account_id, started_at, ended_at, page_views)
-  SELECT user_id,
-    (array_agg(account_id ORDER BY started_at)
-      FILTER (WHERE account_id IS NOT NULL))[1],
-    min(started_at), max(ended_at), sum(page_views)
-  FROM numbered GROUP BY user_id, session
-  RETURNING account_id, started_at
-), d AS (
+), """
+    + SESSIONS_MERGE_CTES
+    + """, d AS (
   INSERT INTO account_day_users (account_id, day, user_id)
   SELECT a.id, r.day, u.id
   FROM jsonb_to_recordset(%(active)s::jsonb)
@@ -123,6 +134,7 @@ v AS (
     feedback_score_sum = g.feedback_score_sum + EXCLUDED.feedback_score_sum
   RETURNING 1
 )"""
+)
 
 
 def usage_params(messages: list[Message]) -> dict[str, Any]:
@@ -171,28 +183,17 @@ def usage_params(messages: list[Message]) -> dict[str, Any]:
 # their accounts' days follow (-1 for each session replaced, +1 for each one
 # written, on the day it starts); ``old``'s active days become ``new``'s, a
 # day both were active on counting one active user, not two.
-USERS_MERGE_USAGE_SQL = """
+USERS_MERGE_USAGE_SQL = (
+    """
 WITH gone AS (
   DELETE FROM sessions WHERE user_id IN (%(old)s, %(new)s)
   RETURNING account_id, started_at, ended_at, page_views
-), starts AS (
-  SELECT *, CASE WHEN started_at <= max(ended_at) OVER (ORDER BY started_at
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-      + %(gap)s::interval THEN 0 ELSE 1 END AS starts
+), spans AS (
+  SELECT %(new)s::bigint AS user_id, account_id, started_at, ended_at, page_views
   FROM gone
-), numbered AS (
-  SELECT *, sum(starts) OVER (ORDER BY started_at ROWS UNBOUNDED PRECEDING)
-    AS session
-  FROM starts
-), made AS (
-  INSERT INTO sessions (user_id, account_id, started_at, ended_at, page_views)
-  SELECT %(new)s,
-    (array_agg(account_id ORDER BY started_at)
-      FILTER (WHERE account_id IS NOT NULL))[1],
-    min(started_at), max(ended_at), sum(page_views)
-  FROM numbered GROUP BY session
-  RETURNING account_id, started_at
-), twice AS (
+), """
+    + SESSIONS_MERGE_CTES
+    + """, twice AS (
   DELETE FROM account_day_users o USING account_day_users n
   WHERE o.user_id = %(old)s AND n.user_id = %(new)s
     AND n.account_id = o.account_id AND n.day = o.day
@@ -224,3 +225,4 @@ WITH gone AS (
 SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM moved),
   (SELECT count(*) FROM g)
 """
+)

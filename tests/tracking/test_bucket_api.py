@@ -18,7 +18,7 @@ from tests.tracking.test_bucket_dialect import (
     REFERENCE_FEEDBACK,
     REFERENCE_USER,
 )
-from tracking.endpoints import bucket as bucket_endpoints
+from tracking import capture
 from tracking.models import Account, AccountUser, CustomerUser, Event, Feedback
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ NOTHING = {"users": 0, "accounts": 0, "links": 0, "events": 0, "feedback": 0}
 
 def at_now():
     """Freeze the received time, so retries fall in one dedupe window."""
-    return mock.patch.object(bucket_endpoints.timezone, "now", return_value=NOW)
+    return mock.patch.object(capture.timezone, "now", return_value=NOW)
 
 
 # -- the reference's examples, sent as written ------------------------------------
@@ -420,7 +420,7 @@ def test_a_retry_with_a_timestamp_dedupes_however_late(tenant_a):
     body = {**json.loads(REFERENCE_EVENT), "timestamp": "2026-01-01T10:00:00Z"}
     assert post(f"/{tenant_a.tracking_key}/event", body).status_code == 200
     later = NOW + timedelta(days=3)
-    with mock.patch.object(bucket_endpoints.timezone, "now", return_value=later):
+    with mock.patch.object(capture.timezone, "now", return_value=later):
         assert post(f"/{tenant_a.tracking_key}/event", body).status_code == 200
     assert rows(tenant_a.tenant)["events"] == 1
 
@@ -430,9 +430,7 @@ def test_the_same_call_a_minute_later_counts_again(tenant_a):
     with at_now():
         assert post(f"/{key}/event", raw=REFERENCE_EVENT).status_code == 200
     a_minute_later = NOW + timedelta(minutes=1)
-    with mock.patch.object(
-        bucket_endpoints.timezone, "now", return_value=a_minute_later
-    ):
+    with mock.patch.object(capture.timezone, "now", return_value=a_minute_later):
         assert post(f"/{key}/event", raw=REFERENCE_EVENT).status_code == 200
     assert rows(tenant_a.tenant)["events"] == 2
 

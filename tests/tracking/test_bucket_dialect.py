@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from tracking.dialects.bucket import (
     DEDUPE_WINDOW,
-    MAX_DEPTH,
     METHODS,
     method_name,
     translate,
     translate_bulk,
 )
+from tracking.dialects.checks import MAX_DEPTH
 from tracking.messages import DialectError, FieldError, Kind, Message
 
 RECEIVED = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)

@@ -326,13 +326,13 @@ def test_the_token_scheme_is_case_insensitive(tenant_a):
 
 def test_a_revoked_api_key_is_refused_within_the_key_cache_time(tenant_a, monkeypatch):
     from tenants.services import key_issue, key_revoke
-    from tracking.endpoints import common
+    from tracking import capture
 
     key, raw_key = key_issue(tenant=tenant_a.tenant, kind="api")
     assert curl(ACCOUNTS, CURL_ACCOUNT, raw_key).status_code == 200
     key_revoke(prefix=key.prefix)
-    later = common._clock() + common.KEY_CACHE_SECONDS
-    monkeypatch.setattr(common, "_clock", lambda: later)
+    later = capture._clock() + capture.KEY_CACHE_SECONDS
+    monkeypatch.setattr(capture, "_clock", lambda: later)
     assert curl(ACCOUNTS, b"id=2&name=B", raw_key).status_code == 401
     assert counts(tenant_a.tenant) == (1, 0, 0)
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tracking.dialects.checks import MAX_DEPTH
 from tracking.dialects.gather import (
-    MAX_DEPTH,
     decode_form,
     translate_account,
     translate_event,

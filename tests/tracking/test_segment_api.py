@@ -120,14 +120,14 @@ def test_a_key_revoked_after_use_is_refused_once_the_key_cache_expires(
     tenant_a, monkeypatch
 ):
     from tenants.services import key_issue, key_revoke
-    from tracking.endpoints import common
+    from tracking import capture
 
     key, raw_key = key_issue(tenant=tenant_a.tenant, kind="tracking")
     headers = {"Authorization": basic(raw_key)}
     assert post("/v1/batch", REFERENCE_BATCH, headers=headers).status_code == 200
     key_revoke(prefix=key.prefix)
-    later = common._clock() + common.KEY_CACHE_SECONDS
-    monkeypatch.setattr(common, "_clock", lambda: later)
+    later = capture._clock() + capture.KEY_CACHE_SECONDS
+    monkeypatch.setattr(capture, "_clock", lambda: later)
     assert post("/v1/batch", REFERENCE_BATCH, headers=headers).status_code == 401
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from tracking.ingest import messages_ingest
 from tracking.messages import PAGE_VIEWED, Kind, Message
-from tracking.models import AccountUsage, CustomerUser, Session
+from tracking.models import Account, AccountUsage, CustomerUser, Session
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +157,21 @@ def test_an_alias_across_requests_keeps_apart_sessions_apart(in_a):
     assert len(sessions()) == 2
     assert set(Session.objects.values_list("user__external_id", flat=True)) == {"u2"}
     assert usage_of_the_day() == (1, 2, 2)  # one person active that day
+
+
+def test_an_alias_across_requests_joins_sessions_within_30_minutes(in_a):
+    ingest(view(T0, user="anon-3", account=None))
+    ingest(view(T0 + timedelta(minutes=20), user="u3"))
+    ingest(view(T0 + timedelta(hours=3), user="u3"))
+    assert len(sessions()) == 3
+    ingest(alias("anon-3", "u3"))
+    (user,) = CustomerUser.objects.all()
+    assert sessions() == [
+        (T0, T0 + timedelta(minutes=20), 2),
+        (T0 + timedelta(hours=3), T0 + timedelta(hours=3), 1),
+    ]
+    assert set(Session.objects.values_list("user_id", flat=True)) == {user.id}
+    # The joined session takes the account of its first view that has one.
+    a1 = Account.objects.get(external_id="a1").id
+    assert list(Session.objects.values_list("account_id", flat=True)) == [a1, a1]
+    assert usage_of_the_day() == (1, 2, 2)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tracking.dialects.checks import MAX_DEPTH
 from tracking.dialects.vitally import (
     BATCH_MAX_MESSAGES,
-    MAX_DEPTH,
     TYPES,
     translate_batch,
 )

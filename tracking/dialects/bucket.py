@@ -51,8 +51,9 @@ Decisions where the reference is silent or loose:
   ``context.active`` is a boolean (null = absent). ``context`` is accepted on
   every method (the reference lists it for user, company and event).
 - ``timestamp`` is an ISO 8601 date-time string (``Z`` or an offset; naive
-  means UTC; a date alone means midnight UTC); without it the call happened
-  when it was received. Numbers are refused.
+  means UTC; a date alone means midnight UTC), read as every dialect reads
+  one (:func:`~tracking.dialects.checks.parse_time`); without it the call
+  happened when it was received. Numbers are refused.
 - Unknown fields are ignored (but count in the message id, below).
 - Message ids: Bucket sends none, so the id is ``"hash:" + sha256`` of the
   sorted compact JSON of the method and the body (null fields and a bulk
@@ -68,24 +69,26 @@ Decisions where the reference is silent or loose:
   boundary is counted twice.
 - Beyond the reference, values the store cannot hold are refused with their
   path rather than failing at write time: strings with NUL characters or
-  unpaired surrogates, NaN/Infinity, nesting deeper than ``MAX_DEPTH``.
+  unpaired surrogates, NaN/Infinity, integers too long to print, nesting
+  deeper than :data:`~tracking.dialects.checks.MAX_DEPTH` levels.
 """
 
-import hashlib
-import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracking.dialects._common import (
-    _INVALID,
-    _Errors,
-    _id,
-    _name,
-    _object,
-    _quote,
-    _scan_text,
-    _utc,
+from tracking.dialects.checks import (
+    INVALID,
+    Errors,
+    hash_id,
+    id_text,
+    object_value,
+    quote,
+    required_id,
+    scan,
+    time_value,
+    type_name,
+    utc,
 )
 from tracking.messages import DialectError, FieldError, Kind, Message
 
@@ -95,9 +98,9 @@ ALIASES = {"events": "event"}  # the reference's method list says `events`
 BULK_SKIPPED = frozenset({"feature-flag-event"})  # node-sdk flag telemetry
 DEDUPE_WINDOW = timedelta(minutes=1)
 BODY_LIMIT = 512 * 1024  # bytes of one (decompressed) request body
-MAX_DEPTH = 100
 EVENT_MAX_LENGTH = 500
 SCORES = range(1, 6)
+TIME_EXAMPLE = "2024-03-01T12:30:00.000Z"
 
 _METHODS_TEXT = ", ".join(METHODS)
 
@@ -117,19 +120,19 @@ def method_name(method: Any) -> str | None:
 
 def translate(method: str, body: Any, *, received_at: datetime) -> list[Message]:
     """``POST /{key}/{method}``: the one message of ``body``, or every bad field."""
-    received_at = _utc(received_at)
+    received_at = utc(received_at)
     name = method_name(method)
     if name is None:
         raise DialectError(
             [
                 FieldError(
                     "method",
-                    f"unknown method {_quote(str(method))}: "
+                    f"unknown method {quote(str(method))}: "
                     f"expected one of {_METHODS_TEXT}",
                 )
             ]
         )
-    errors = _Errors()
+    errors = Errors()
     message = _message(name, body, "", received_at, errors)
     errors.raise_if_any()
     return [message] if message is not None else []
@@ -137,17 +140,17 @@ def translate(method: str, body: Any, *, received_at: datetime) -> list[Message]
 
 def translate_bulk(body: Any, *, received_at: datetime) -> list[Message]:
     """``POST /bulk`` (node-sdk): a list of calls, each with its ``type``."""
-    received_at = _utc(received_at)
+    received_at = utc(received_at)
     if not isinstance(body, list):
         raise DialectError(
-            [FieldError("body", f"must be a list of calls, not {_name(body)}")]
+            [FieldError("body", f"must be a list of calls, not {type_name(body)}")]
         )
-    errors = _Errors()
+    errors = Errors()
     messages: list[Message] = []
     for index, item in enumerate(body):
         path = f"[{index}]"
         if not isinstance(item, dict):
-            errors.add(path, f"must be an object (a call), not {_name(item)}")
+            errors.add(path, f"must be an object (a call), not {type_name(item)}")
             continue
         kind = item.get("type")
         if isinstance(kind, str) and kind in BULK_SKIPPED:
@@ -157,7 +160,7 @@ def translate_bulk(body: Any, *, received_at: datetime) -> list[Message]:
             errors.add(
                 f"{path}.type",
                 f"must be one of {_METHODS_TEXT}"
-                + (f"; not {_quote(kind)}" if isinstance(kind, str) else ""),
+                + (f"; not {quote(kind)}" if isinstance(kind, str) else ""),
             )
             continue
         message = _message(name, item, path, received_at, errors)
@@ -167,116 +170,46 @@ def translate_bulk(body: Any, *, received_at: datetime) -> list[Message]:
     return messages
 
 
-# -- errors and names -----------------------------------------------------------
-
-
-def _child(path: str, key: str) -> str:
-    if key.isidentifier() and key.isascii():
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
-
-
-# -- storability: what PostgreSQL's jsonb and text columns cannot hold ----------
-
-
-def _scan(value: Any, path: str, errors: _Errors) -> None:
-    """Walk a value (no recursion) naming what the store could not hold."""
-    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
-    while stack:
-        item, where, depth = stack.pop()
-        where = where or "body"
-        if isinstance(item, str):
-            _scan_text(item, where, "text", errors)
-        elif item is None or isinstance(item, bool | int):
-            continue
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                errors.add(where, "must be a finite number")
-        elif isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
-                errors.add(where, f"is nested more than {MAX_DEPTH} levels deep")
-                continue
-            if isinstance(item, list):
-                children = [
-                    (child, f"{where}[{index}]", depth + 1)
-                    for index, child in enumerate(item)
-                ]
-            else:
-                children = []
-                for key, child in item.items():
-                    if not isinstance(key, str):
-                        errors.add(where, "has a key that is not a string")
-                        continue
-                    child_path = _child("" if where == "body" else where, key)
-                    _scan_text(key, child_path, "key", errors)
-                    children.append((child, child_path, depth + 1))
-            stack.extend(reversed(children))
-        else:
-            errors.add(where, "is not a JSON value")
-
-
 # -- fields ---------------------------------------------------------------------
 
 
-def _required_id(value: Any, path: str, what: str, errors: _Errors) -> Any:
-    result = _id(value, path, errors)
-    if result is None:
-        errors.add(path, f"is required: {what}")
-        return _INVALID
-    return result
-
-
-def _text(value: Any, path: str, errors: _Errors) -> Any:
-    """An optional string; None when null or empty; _INVALID if anything else."""
+def _text(value: Any, path: str, errors: Errors) -> Any:
+    """An optional string; None when null or empty; INVALID if anything else."""
     if value is None or isinstance(value, str):
         return value or None
-    errors.add(path, f"must be a string, not {_name(value)}")
-    return _INVALID
+    errors.add(path, f"must be a string, not {type_name(value)}")
+    return INVALID
 
 
-def _time(value: Any, path: str, errors: _Errors) -> Any:
-    """An ISO 8601 string as aware UTC; None when null; _INVALID if bad."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
-        return _INVALID
-    try:
-        return _utc(datetime.fromisoformat(value))
-    except (ValueError, OverflowError):
-        errors.add(
-            path,
-            f"{_quote(value)} is not an ISO 8601 date-time "
-            "(like 2024-03-01T12:30:00.000Z)",
-        )
-        return _INVALID
+def _time(value: Any, path: str, errors: Errors) -> Any:
+    return time_value(value, path, errors, example=TIME_EXAMPLE)
 
 
-def _event(value: Any, path: str, errors: _Errors) -> Any:
+def _event(value: Any, path: str, errors: Errors) -> Any:
     if value is None or value == "":
         errors.add(path, "is required: the event's name")
     elif not isinstance(value, str):
-        errors.add(path, f"must be a string (the event's name), not {_name(value)}")
+        errors.add(path, f"must be a string (the event's name), not {type_name(value)}")
     elif len(value) > EVENT_MAX_LENGTH:
         errors.add(path, f"is longer than {EVENT_MAX_LENGTH} characters")
     else:
         return value
-    return _INVALID
+    return INVALID
 
 
-def _score(value: Any, path: str, errors: _Errors) -> Any:
-    """An integer 1-5; None when null; _INVALID if anything else."""
+def _score(value: Any, path: str, errors: Errors) -> Any:
+    """An integer 1-5; None when null; INVALID if anything else."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.add(path, f"must be an integer from 1 to 5, not {_name(value)}")
-        return _INVALID
+        errors.add(path, f"must be an integer from 1 to 5, not {type_name(value)}")
+        return INVALID
     if isinstance(value, float) and not value.is_integer():
         errors.add(path, "must be an integer from 1 to 5")
-        return _INVALID
+        return INVALID
     if value not in SCORES:
         errors.add(path, "must be an integer from 1 to 5")
-        return _INVALID
+        return INVALID
     return int(value)
 
 
@@ -284,41 +217,45 @@ def _score(value: Any, path: str, errors: _Errors) -> Any:
 
 
 def _message(
-    method: str, item: Any, path: str, received_at: datetime, errors: _Errors
+    method: str, item: Any, path: str, received_at: datetime, errors: Errors
 ) -> Message | None:
     """One call's message, or None when any of its fields was reported."""
     before = len(errors)
     if not isinstance(item, dict):
-        errors.add(path or "body", f"must be an object, not {_name(item)}")
+        errors.add(path or "body", f"must be an object, not {type_name(item)}")
         return None
-    _scan(item, path, errors)
+    scan(item, path, errors)
     if len(errors) > before:
         return None  # unstorable values: the field checks would only repeat them
 
     def at(key: str) -> str:
         return f"{path}.{key}" if path else key
 
-    attributes = _object(item.get("attributes"), at("attributes"), errors)
-    context = _object(item.get("context"), at("context"), errors)
+    attributes = object_value(item.get("attributes"), at("attributes"), errors)
+    context = object_value(item.get("context"), at("context"), errors)
     active = True
-    if context is not _INVALID:
+    if context is not INVALID:
         flag = context.get("active")
         if flag is not None and not isinstance(flag, bool):
-            errors.add(at("context.active"), f"must be a boolean, not {_name(flag)}")
+            errors.add(
+                at("context.active"), f"must be a boolean, not {type_name(flag)}"
+            )
         active = flag is not False
     timestamp = _time(item.get("timestamp"), at("timestamp"), errors)
     fields: dict[str, Any] = {}
     if method == "company":
-        fields["account_id"] = _required_id(
+        fields["account_id"] = required_id(
             item.get("companyId"), at("companyId"), "the company's id", errors
         )
-        fields["user_id"] = _id(item.get("userId"), at("userId"), errors)
+        fields["user_id"] = id_text(item.get("userId"), at("userId"), errors)
     else:
-        fields["user_id"] = _required_id(
+        fields["user_id"] = required_id(
             item.get("userId"), at("userId"), "the user's id", errors
         )
         if method != "user":
-            fields["account_id"] = _id(item.get("companyId"), at("companyId"), errors)
+            fields["account_id"] = id_text(
+                item.get("companyId"), at("companyId"), errors
+            )
     if method == "event":
         fields["event"] = _event(item.get("event"), at("event"), errors)
     elif method == "feedback":
@@ -328,7 +265,7 @@ def _message(
 
     common: dict[str, Any] = {
         "source": SOURCE,
-        "message_id": _hash_id(method, item, timestamp, received_at),
+        "message_id": _message_hash(method, item, timestamp, received_at),
         "timestamp": timestamp if timestamp is not None else received_at,
         "active": active,
         **fields,
@@ -347,20 +284,20 @@ def _message(
     return Message(kind=Kind.FEEDBACK, **common)
 
 
-def _feedback(item: dict[str, Any], at, errors: _Errors) -> dict[str, Any]:
+def _feedback(item: dict[str, Any], at, errors: Errors) -> dict[str, Any]:
     if item.get("featureId") in (None, "") and item.get("key") not in (None, ""):
-        feature_id = _required_id(
+        feature_id = required_id(
             item.get("key"), at("key"), "the feature's id (or key)", errors
         )
     else:
-        feature_id = _required_id(
+        feature_id = required_id(
             item.get("featureId"), at("featureId"), "the feature's id", errors
         )
     score = _score(item.get("score"), at("score"), errors)
     comment = _text(item.get("comment"), at("comment"), errors)
     question = _text(item.get("question"), at("question"), errors)
     prompted = _text(item.get("promptedQuestion"), at("promptedQuestion"), errors)
-    feedback_id = _id(item.get("feedbackId"), at("feedbackId"), errors)
+    feedback_id = id_text(item.get("feedbackId"), at("feedbackId"), errors)
     if score is None and comment is None:
         errors.add(at("score"), "score (1 to 5) or comment is required")
     return {
@@ -372,7 +309,7 @@ def _feedback(item: dict[str, Any], at, errors: _Errors) -> dict[str, Any]:
     }
 
 
-def _hash_id(
+def _message_hash(
     method: str,
     item: dict[str, Any],
     timestamp: datetime | None,
@@ -391,5 +328,4 @@ def _hash_id(
         window = DEDUPE_WINDOW.total_seconds()
         start = math.floor(received_at.timestamp() / window) * window
         canonical["received"] = datetime.fromtimestamp(start, UTC).isoformat()
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
-    return "hash:" + hashlib.sha256(text.encode()).hexdigest()
+    return hash_id(canonical)

@@ -51,17 +51,18 @@ Decisions where the reference is silent or loose:
   ``active=False``, so a nightly sync does not move anyone's first/last seen;
   events do (their ``timestamp``).
 - Event time: ``timestamp`` (ISO 8601 date-time, ``Z`` or an offset, naive
-  means UTC, a date alone midnight UTC), else the time the request was
-  received. Epoch numbers are refused. On records ``timestamp`` is just a
-  trait.
+  means UTC, a date alone midnight UTC, read as every dialect reads one:
+  :func:`~tracking.dialects.checks.parse_time`), else the time the request
+  was received. Epoch numbers are refused. On records ``timestamp`` is just
+  a trait.
 - ``properties`` must be an object (``{}`` when absent or null).
 - Form values are text: ``size=50`` is the string ``"50"``; send JSON for
   numbers, booleans and null.
 - Beyond the reference, values the store cannot hold are refused with their
   path rather than failing at write time: text with NUL characters or unpaired
   surrogates, NaN/Infinity, integers too long to print, nesting deeper than
-  :data:`MAX_DEPTH` levels. Paths use the form's own bracket syntax:
-  ``properties[title]``, ``tags[0]``.
+  :data:`~tracking.dialects.checks.MAX_DEPTH` levels. Paths use the form's
+  own bracket syntax: ``properties[title]``, ``tags[0]``.
 
 Form decoding (:func:`decode_form`), as Rack/PHP/``qs`` do, with one rule for
 everything they disagree on: *a key given twice becomes a list*.
@@ -79,27 +80,35 @@ everything they disagree on: *a key given twice becomes a list*.
   taken literally.
 """
 
-import math
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tracking.dialects.checks import (
+    Errors,
+    bracketed,
+    id_text,
+    object_value,
+    required_id,
+    scan,
+    time_value,
+    type_name,
+    utc,
+)
 from tracking.messages import DialectError, FieldError, Kind, Message
 
 SOURCE = "gather"
 BODY_LIMIT = 500 * 1024  # bytes of one (decompressed) request body
-MAX_DEPTH = 100  # levels of nesting in one body (the body itself is 1)
-ID_MAX_LENGTH = 255
 NAME_MAX_LENGTH = 500
 PERSON_NAME_MAX_LENGTH = 255
 EMAIL_MAX_LENGTH = 320
 TYPE_MAX_LENGTH = 500
+TIME_EXAMPLE = "2012-12-02T00:30:08.276Z"
 
 EVENT_FIELDS = frozenset({"id", "user", "account", "type", "properties", "timestamp"})
 
-_INVALID: Any = object()  # a field that failed its check (already reported)
 _MISSING: Any = object()  # a key not (yet) in a dict
 
 
@@ -192,7 +201,7 @@ def translate_account(
             kind=Kind.ACCOUNT,
             source=SOURCE,
             message_id=new_id(),
-            timestamp=_utc(received_at),
+            timestamp=utc(received_at),
             account_id=account_id,
             traits=traits,
             active=False,
@@ -219,7 +228,7 @@ def translate_user(
             kind=Kind.USER,
             source=SOURCE,
             message_id=new_id(),
-            timestamp=_utc(received_at),
+            timestamp=utc(received_at),
             user_id=user_id,
             account_id=account_id,
             traits=traits,
@@ -233,18 +242,16 @@ def translate_event(
 ) -> list[Message]:
     """``POST /events``: one ``EVENT`` message, or every bad field."""
     errors, body = _start(body)
-    user_id = _id(body.get("user"), "user", errors)
-    account_id = _id(body.get("account"), "account", errors)
+    user_id = id_text(body.get("user"), "user", errors)
+    account_id = id_text(body.get("account"), "account", errors)
     if user_id is None and account_id is None:
         errors.add("user", "user or account is required: the id of who it concerns")
     event = _type(body.get("type"), errors)
-    properties = body.get("properties")
-    if properties is None:
-        properties = {}
-    elif not isinstance(properties, dict):
-        errors.add("properties", f"must be an object, not {_name(properties)}")
-    timestamp = _time(body.get("timestamp"), "timestamp", errors)
-    message_id = _id(body.get("id"), "id", errors)
+    properties = object_value(body.get("properties"), "properties", errors)
+    timestamp = time_value(
+        body.get("timestamp"), "timestamp", errors, example=TIME_EXAMPLE, echo=False
+    )
+    message_id = id_text(body.get("id"), "id", errors)
     errors.raise_if_any()
     context = {key: value for key, value in body.items() if key not in EVENT_FIELDS}
     return [
@@ -252,7 +259,7 @@ def translate_event(
             kind=Kind.EVENT,
             source=SOURCE,
             message_id=message_id or new_id(),
-            timestamp=timestamp or _utc(received_at),
+            timestamp=timestamp or utc(received_at),
             user_id=user_id,
             account_id=account_id,
             event=event,
@@ -271,175 +278,43 @@ TRANSLATORS: dict[str, Callable[..., list[Message]]] = {
 # -- errors and paths ---------------------------------------------------------------
 
 
-class _Errors:
-    """Every bad field, in order, each once."""
-
-    def __init__(self) -> None:
-        self._found: dict[FieldError, None] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self._found.setdefault(FieldError(path, message))
-
-    def raise_if_any(self) -> None:
-        if self._found:
-            raise DialectError(list(self._found))
-
-
-def _child(path: str, key: str | int) -> str:
-    """``properties`` + ``title`` -> ``properties[title]`` (the form's syntax)."""
-    return f"{path}[{key}]" if path else str(key)
-
-
-def _name(value: Any) -> str:
-    """The JSON type of a value, for error messages (values are not echoed)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "a non-JSON value"
-
-
-def _start(body: Any) -> tuple[_Errors, dict[str, Any]]:
+def _start(body: Any) -> tuple[Errors, dict[str, Any]]:
     """The body as an object, its storability checked; refused if not an object."""
     if not isinstance(body, dict):
         raise DialectError(
-            [FieldError("body", f"must be an object of fields, not {_name(body)}")]
+            [FieldError("body", f"must be an object of fields, not {type_name(body)}")]
         )
-    errors = _Errors()
-    _scan(body, errors)
+    errors = Errors()
+    scan(body, "", errors, child=bracketed)
     return errors, body
-
-
-def _scan(body: dict[str, Any], errors: _Errors) -> None:
-    """Walk the body (no recursion) naming what the store could not hold."""
-    stack: list[tuple[Any, str, int]] = [(body, "", 1)]
-    while stack:
-        item, where, depth = stack.pop()
-        if isinstance(item, str):
-            _scan_text(item, where, "text", errors)
-        elif item is None or isinstance(item, bool):
-            continue
-        elif isinstance(item, int):
-            try:
-                str(item)
-            except ValueError:
-                errors.add(where, "is a number with too many digits")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                errors.add(where, "must be a finite number")
-        elif isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
-                errors.add(where, f"is nested more than {MAX_DEPTH} levels deep")
-                continue
-            if isinstance(item, list):
-                children = [
-                    (child, _child(where, index), depth + 1)
-                    for index, child in enumerate(item)
-                ]
-            else:
-                children = []
-                for key, child in item.items():
-                    if not isinstance(key, str):
-                        errors.add(where or "body", "has a key that is not a string")
-                        continue
-                    child_path = _child(where, key)
-                    _scan_text(key, child_path, "key", errors)
-                    children.append((child, child_path, depth + 1))
-            stack.extend(reversed(children))
-        else:
-            errors.add(where or "body", "is not a JSON value")
-
-
-def _scan_text(text: str, where: str, what: str, errors: _Errors) -> None:
-    if "\x00" in text:
-        errors.add(where, f"{what} contains a NUL character (\\u0000)")
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        errors.add(where, f"{what} contains an unpaired surrogate (invalid Unicode)")
 
 
 # -- fields ---------------------------------------------------------------------------
 
 
-def _id(value: Any, path: str, errors: _Errors) -> Any:
-    """A string or number as text; None when null or empty; _INVALID if bad."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bool):
-        errors.add(path, "must be a string or a number, not a boolean")
-        return _INVALID
-    elif isinstance(value, int):
-        try:
-            text = str(value)
-        except ValueError:
-            return _INVALID  # reported by _scan
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            return _INVALID  # reported by _scan
-        text = str(int(value)) if value.is_integer() else repr(value)
-    else:
-        errors.add(path, f"must be a string or a number, not {_name(value)}")
-        return _INVALID
-    if len(text) > ID_MAX_LENGTH:
-        errors.add(path, f"is longer than {ID_MAX_LENGTH} characters")
-        return _INVALID
-    return text or None
+def _required_id(body: dict[str, Any], key: str, errors: Errors) -> Any:
+    return required_id(body.get(key), key, "a string or a number", errors)
 
 
-def _required_id(body: dict[str, Any], key: str, errors: _Errors) -> Any:
-    value = _id(body.get(key), key, errors)
-    if value is None:
-        errors.add(key, "is required: a string or a number")
-    return value
-
-
-def _required_text(body: dict[str, Any], key: str, limit: int, errors: _Errors) -> None:
+def _required_text(body: dict[str, Any], key: str, limit: int, errors: Errors) -> None:
     value = body.get(key)
     if value is None or value == "":
         errors.add(key, "is required: a non-empty string")
     elif not isinstance(value, str):
-        errors.add(key, f"must be a string, not {_name(value)}")
+        errors.add(key, f"must be a string, not {type_name(value)}")
     elif len(value) > limit:
         errors.add(key, f"is longer than {limit} characters")
 
 
-def _type(value: Any, errors: _Errors) -> str | None:
+def _type(value: Any, errors: Errors) -> str | None:
     if value is None or value == "":
         errors.add("type", "is required: the event's type, like page.viewed")
     elif not isinstance(value, str):
-        errors.add("type", f"must be a string (the event's type), not {_name(value)}")
+        errors.add(
+            "type", f"must be a string (the event's type), not {type_name(value)}"
+        )
     elif len(value) > TYPE_MAX_LENGTH:
         errors.add("type", f"is longer than {TYPE_MAX_LENGTH} characters")
     else:
         return value
     return None
-
-
-def _time(value: Any, path: str, errors: _Errors) -> datetime | None:
-    """An ISO 8601 date-time as aware UTC; None when absent or invalid."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
-        return None
-    try:
-        at = _utc(datetime.fromisoformat(value))
-    except (ValueError, OverflowError):
-        errors.add(path, "is not an ISO 8601 date-time (like 2012-12-02T00:30:08.276Z)")
-        return None
-    return at
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

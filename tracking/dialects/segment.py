@@ -61,36 +61,35 @@ Decisions where the spec is silent or loose:
 - Beyond the spec, values the store cannot hold are refused with their path
   rather than failing at write time: strings with NUL characters or unpaired
   surrogates, NaN/Infinity, integers too long to print, nesting deeper than
-  ``MAX_DEPTH`` levels.
+  :data:`~tracking.dialects.checks.MAX_DEPTH` levels.
 """
 
-import hashlib
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from tracking.dialects._common import (
-    _IDENTIFIER,
-    _INVALID,
-    _Errors,
-    _id,
-    _name,
-    _object,
-    _parse_time,
-    _quote,
-    _scan_text,
-    _utc,
+from tracking.dialects.checks import (
+    INVALID,
+    MAX_DEPTH,
+    Errors,
+    choice,
+    hash_id,
+    id_text,
+    object_value,
+    scan,
+    time_value,
+    type_name,
+    utc,
 )
 from tracking.messages import PAGE_VIEWED, DialectError, FieldError, Kind, Message
 
 MESSAGE_LIMIT = 32 * 1024  # bytes of one message's JSON
 BATCH_LIMIT = 500 * 1024  # bytes of the whole (decompressed) batch body
-MAX_DEPTH = 100  # levels of nesting in one message (the message itself is 1)
 EVENT_MAX_LENGTH = 500
+TIME_EXAMPLE = "2012-12-02T00:30:08.276Z"
 
 SOURCE = "segment"
 SCREEN_VIEWED = "screen.viewed"
@@ -129,17 +128,17 @@ def check_batch_size(raw_length: int) -> None:
 
 def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
     """``POST /v1/batch``: every message of ``body["batch"]``, or every bad field."""
-    received_at = _utc(received_at)
+    received_at = utc(received_at)
     if not isinstance(body, dict):
-        problem = f"must be an object with a batch list, not {_name(body)}"
+        problem = f"must be an object with a batch list, not {type_name(body)}"
         raise DialectError([FieldError("body", problem)])
-    errors = _Errors()
+    errors = Errors()
     batch = body.get("batch")
     if not isinstance(batch, list):
         if batch is None:
             errors.add("batch", "is required: a list of messages")
         else:
-            errors.add("batch", f"must be a list of messages, not {_name(batch)}")
+            errors.add("batch", f"must be a list of messages, not {type_name(batch)}")
         batch = []
     shared = _shared(body, errors)
     messages = [
@@ -156,7 +155,7 @@ def translate_single(kind: str, body: Any, *, received_at: datetime) -> list[Mes
     ``kind`` (the path's last segment, any case) decides the type; an unknown
     one is a 400 naming ``type``.
     """
-    received_at = _utc(received_at)
+    received_at = utc(received_at)
     call = kind.lower() if isinstance(kind, str) else None
     if call not in TYPES:
         raise DialectError(
@@ -168,20 +167,10 @@ def translate_single(kind: str, body: Any, *, received_at: datetime) -> list[Mes
                 )
             ]
         )
-    errors = _Errors()
+    errors = Errors()
     message = _message(body, "", call, _NOTHING_SHARED, received_at, errors)
     errors.raise_if_any()
     return [message] if message is not None else []
-
-
-# -- errors and paths -----------------------------------------------------------
-
-
-def _child(path: str, key: str) -> str:
-    """``batch[0]`` + ``userId`` -> ``batch[0].userId``; odd keys in brackets."""
-    if _IDENTIFIER.fullmatch(key):
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
 
 
 # -- whole-message checks: size, depth, storable text and numbers ---------------
@@ -195,7 +184,7 @@ _ONLY_JSON = (
 )
 
 
-def _inspect(value: Any, path: str, errors: _Errors, *, limit: int | None) -> None:
+def _inspect(value: Any, path: str, errors: Errors, *, limit: int | None) -> None:
     """Size (compact UTF-8 JSON) and storability of one message or object.
 
     One orjson call does the common case. json does it when orjson refuses
@@ -216,7 +205,7 @@ def _inspect(value: Any, path: str, errors: _Errors, *, limit: int | None) -> No
             )
         except (TypeError, ValueError, RecursionError):
             before = len(errors)
-            _scan(value, path, errors)
+            scan(value, path, errors)
             if len(errors) == before:
                 errors.add(where, "is not serialisable as JSON")
             return
@@ -237,76 +226,22 @@ def _inspect(value: Any, path: str, errors: _Errors, *, limit: int | None) -> No
         or b"\\u0000" in data
         or data.count(b"{") + data.count(b"[") > MAX_DEPTH
     ):
-        _scan(value, path, errors)
-
-
-def _scan(value: Any, path: str, errors: _Errors) -> None:
-    """Walk a value (no recursion) naming what the store could not hold."""
-    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
-    while stack:
-        item, where, depth = stack.pop()
-        if isinstance(item, str):
-            _scan_text(item, where or "body", "text", errors)
-        elif item is None or isinstance(item, bool):
-            continue
-        elif isinstance(item, int):
-            try:
-                str(item)
-            except ValueError:
-                errors.add(where or "body", "is a number with too many digits")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                errors.add(where or "body", "must be a finite number")
-        elif isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
-                errors.add(
-                    where or "body", f"is nested more than {MAX_DEPTH} levels deep"
-                )
-                continue
-            children: list[tuple[Any, str, int]] = []
-            if isinstance(item, list):
-                for index, child in enumerate(item):
-                    children.append((child, f"{where}[{index}]", depth + 1))
-            else:
-                for key, child in item.items():
-                    if not isinstance(key, str):
-                        errors.add(where or "body", "has a key that is not a string")
-                        continue
-                    child_path = _child(where, key)
-                    _scan_text(key, child_path, "key", errors)
-                    children.append((child, child_path, depth + 1))
-            stack.extend(reversed(children))
-        else:
-            errors.add(where or "body", "is not a JSON value")
+        scan(value, path, errors)
 
 
 # -- fields ---------------------------------------------------------------------
 
 
-def _text(value: Any, path: str, errors: _Errors) -> Any:
-    """An optional string (null = absent); _INVALID if anything else."""
+def _text(value: Any, path: str, errors: Errors) -> Any:
+    """An optional string (null = absent); INVALID if anything else."""
     if value is None or isinstance(value, str):
         return value
-    errors.add(path, f"must be a string, not {_name(value)}")
-    return _INVALID
+    errors.add(path, f"must be a string, not {type_name(value)}")
+    return INVALID
 
 
-def _time(value: Any, path: str, errors: _Errors) -> Any:
-    """An ISO 8601 string as aware UTC; None when null; _INVALID if bad."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
-        return _INVALID
-    at = _parse_time(value)
-    if at is None:
-        errors.add(
-            path,
-            f"{_quote(value)} is not an ISO 8601 date-time "
-            "(like 2012-12-02T00:30:08.276Z)",
-        )
-        return _INVALID
-    return at
+def _time(value: Any, path: str, errors: Errors) -> Any:
+    return time_value(value, path, errors, example=TIME_EXAMPLE)
 
 
 # -- batch-level fields ---------------------------------------------------------
@@ -326,26 +261,26 @@ class _Shared:
 _NOTHING_SHARED = _Shared({}, {}, None, None, {})
 
 
-def _context_fields(context: dict[str, Any], path: str, errors: _Errors):
+def _context_fields(context: dict[str, Any], path: str, errors: Errors):
     """``context.groupId`` (an id) and ``context.traits`` (an object)."""
-    group_id = _id(context.get("groupId"), f"{path}.groupId", errors)
-    traits = _object(context.get("traits"), f"{path}.traits", errors)
+    group_id = id_text(context.get("groupId"), f"{path}.groupId", errors)
+    traits = object_value(context.get("traits"), f"{path}.traits", errors)
     return group_id, traits
 
 
-def _shared(body: dict[str, Any], errors: _Errors) -> _Shared:
-    context = _object(body.get("context"), "context", errors)
-    integrations = _object(body.get("integrations"), "integrations", errors)
+def _shared(body: dict[str, Any], errors: Errors) -> _Shared:
+    context = object_value(body.get("context"), "context", errors)
+    integrations = object_value(body.get("integrations"), "integrations", errors)
     sent_at = _time(body.get("sentAt"), "sentAt", errors)
     group_id, traits = None, {}
-    if context is not _INVALID:
+    if context is not INVALID:
         _inspect(context, "context", errors, limit=None)
         group_id, traits = _context_fields(context, "context", errors)
-    if integrations is not _INVALID:
+    if integrations is not INVALID:
         _inspect(integrations, "integrations", errors, limit=None)
 
     def valid(value: Any, default: Any) -> Any:
-        return default if value is _INVALID else value
+        return default if value is INVALID else value
 
     return _Shared(
         context=valid(context, {}),
@@ -365,12 +300,14 @@ def _message(
     call: str | None,
     shared: _Shared,
     received_at: datetime,
-    errors: _Errors,
+    errors: Errors,
 ) -> Message | None:
     """One message (``call`` given for the single paths), or None if reported."""
     before = len(errors)
     if not isinstance(item, dict):
-        errors.add(path or "body", f"must be an object (a message), not {_name(item)}")
+        errors.add(
+            path or "body", f"must be an object (a message), not {type_name(item)}"
+        )
         return None
     _inspect(item, path, errors, limit=MESSAGE_LIMIT)
 
@@ -378,21 +315,23 @@ def _message(
         return f"{path}.{key}" if path else key
 
     if call is None:
-        call = _type(item.get("type"), at("type"), errors)
-    user_id = _id(item.get("userId"), at("userId"), errors)
-    anonymous_id = _id(item.get("anonymousId"), at("anonymousId"), errors)
-    message_id = _id(item.get("messageId"), at("messageId"), errors)
-    own_context = _object(item.get("context"), at("context"), errors)
-    own_integrations = _object(item.get("integrations"), at("integrations"), errors)
-    traits = _object(item.get("traits"), at("traits"), errors)
-    properties = _object(item.get("properties"), at("properties"), errors)
+        call = choice(item.get("type"), at("type"), errors, choices=TYPES)
+    user_id = id_text(item.get("userId"), at("userId"), errors)
+    anonymous_id = id_text(item.get("anonymousId"), at("anonymousId"), errors)
+    message_id = id_text(item.get("messageId"), at("messageId"), errors)
+    own_context = object_value(item.get("context"), at("context"), errors)
+    own_integrations = object_value(
+        item.get("integrations"), at("integrations"), errors
+    )
+    traits = object_value(item.get("traits"), at("traits"), errors)
+    properties = object_value(item.get("properties"), at("properties"), errors)
     timestamp = _time(item.get("timestamp"), at("timestamp"), errors)
     original = _time(item.get("originalTimestamp"), at("originalTimestamp"), errors)
     sent_at = _time(item.get("sentAt"), at("sentAt"), errors)
 
     context: dict[str, Any] = dict(shared.context)
     group_id, context_traits = shared.group_id, shared.traits
-    if own_context is not _INVALID:
+    if own_context is not INVALID:
         context.update(own_context)
         own_group_id, own_traits = _context_fields(own_context, at("context"), errors)
         if "groupId" in own_context:
@@ -400,7 +339,7 @@ def _message(
         if "traits" in own_context:
             context_traits = own_traits
     integrations: dict[str, Any] = dict(shared.integrations)
-    if own_integrations is not _INVALID:
+    if own_integrations is not INVALID:
         integrations.update(own_integrations)
 
     if call in _NEEDS_ID and user_id is None and anonymous_id is None:
@@ -412,13 +351,13 @@ def _message(
         name = _text(item.get("name"), at("name"), errors)
         category = _text(item.get("category"), at("category"), errors)
     elif call == "group":
-        account_id = _id(item.get("groupId"), at("groupId"), errors)
+        account_id = id_text(item.get("groupId"), at("groupId"), errors)
         if account_id is None:
             errors.add(at("groupId"), "is required for group")
     elif call == "alias":
         if user_id is None:
             errors.add(at("userId"), "is required for alias")
-        previous_id = _id(item.get("previousId"), at("previousId"), errors)
+        previous_id = id_text(item.get("previousId"), at("previousId"), errors)
         if previous_id is None:
             errors.add(at("previousId"), "is required for alias")
 
@@ -433,7 +372,7 @@ def _message(
         return None
 
     if not message_id:
-        message_id = _hash_id(item, call, context, integrations)
+        message_id = _message_hash(item, call, context, integrations)
     if integrations and "integrations" not in context:
         context["integrations"] = integrations
     common: dict[str, Any] = {
@@ -474,24 +413,11 @@ def _message(
     )
 
 
-def _type(value: Any, path: str, errors: _Errors) -> str | None:
-    if value is None:
-        errors.add(path, f"is required: one of {_TYPES_TEXT}")
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be a string, one of {_TYPES_TEXT}; not {_name(value)}")
-        return None
-    if value.lower() not in TYPES:
-        errors.add(path, f"unknown type {_quote(value)}: expected one of {_TYPES_TEXT}")
-        return None
-    return value.lower()
-
-
-def _event(value: Any, path: str, errors: _Errors) -> str | None:
+def _event(value: Any, path: str, errors: Errors) -> str | None:
     if value is None or value == "":
         errors.add(path, "is required for track: the event's name")
     elif not isinstance(value, str):
-        errors.add(path, f"must be a string (the event's name), not {_name(value)}")
+        errors.add(path, f"must be a string (the event's name), not {type_name(value)}")
     elif len(value) > EVENT_MAX_LENGTH:
         errors.add(path, f"is longer than {EVENT_MAX_LENGTH} characters")
     else:
@@ -504,10 +430,10 @@ def _occurred(
     original_path: str,
     sent_at: Any,
     received_at: datetime,
-    errors: _Errors,
+    errors: Errors,
 ) -> datetime:
     """``received_at - (sent_at - original)``, clock skew corrected."""
-    if original is _INVALID or sent_at is _INVALID:
+    if original is INVALID or sent_at is INVALID:
         return received_at  # already reported
     if original is None:
         return received_at
@@ -520,7 +446,7 @@ def _occurred(
         return received_at
 
 
-def _hash_id(
+def _message_hash(
     item: dict[str, Any],
     call: str,
     context: dict[str, Any],
@@ -539,5 +465,4 @@ def _hash_id(
         canonical["context"] = context
     if integrations:
         canonical["integrations"] = integrations
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
-    return "hash:" + hashlib.sha256(text.encode()).hexdigest()
+    return hash_id(canonical)

@@ -78,39 +78,37 @@ Decisions where the spec is silent or loose:
 - Values the store cannot hold are refused with their path rather than failing
   at write time: strings with NUL characters or unpaired surrogates,
   NaN/Infinity, integers too long to print, nesting deeper than
-  ``MAX_DEPTH`` levels.
+  :data:`~tracking.dialects.checks.MAX_DEPTH` levels.
 """
 
-import hashlib
-import json
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tracking.dialects._common import (
-    _IDENTIFIER,
-    _INVALID,
+from tracking.dialects.checks import (
     ID_MAX_LENGTH,
-    _Errors,
-    _id,
-    _name,
-    _object,
-    _parse_time,
-    _quote,
-    _scan_text,
-    _utc,
+    INVALID,
+    Errors,
+    choice,
+    hash_id,
+    id_text,
+    object_value,
+    required_id,
+    scan,
+    sha256_hex,
+    time_value,
+    type_name,
+    utc,
 )
 from tracking.messages import DialectError, FieldError, Kind, Message
 
 BATCH_MAX_MESSAGES = 100  # Vitally's documented limit
 BODY_LIMIT = 4 * 1024 * 1024  # bytes of the whole (decompressed) request body
-MAX_DEPTH = 100  # levels of nesting in one message (the message itself is 1)
 TEXT_MAX_LENGTH = 500  # event names, custom object instance names
+TIME_EXAMPLE = "2018-05-15T12:31:12.123Z"
 
 SOURCE = "vitally"
 TYPES = ("organization", "account", "user", "track", "customobjectinstance", "unlink")
-_TYPES_TEXT = ", ".join(TYPES)
 
 
 # -- public API ---------------------------------------------------------------
@@ -118,10 +116,14 @@ _TYPES_TEXT = ", ".join(TYPES)
 
 def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
     """``POST /analytics/v1/batch``: every message of the array, or every bad field."""
-    received_at = _utc(received_at)
+    received_at = utc(received_at)
     if not isinstance(body, list):
         raise DialectError(
-            [FieldError("body", f"must be a JSON array of messages, not {_name(body)}")]
+            [
+                FieldError(
+                    "body", f"must be a JSON array of messages, not {type_name(body)}"
+                )
+            ]
         )
     if len(body) > BATCH_MAX_MESSAGES:
         raise DialectError(
@@ -133,7 +135,7 @@ def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
                 )
             ]
         )
-    errors = _Errors()
+    errors = Errors()
     translated = [
         _message(item, f"[{index}]", received_at, errors)
         for index, item in enumerate(body)
@@ -142,155 +144,69 @@ def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
     return [message for messages in translated for message in messages]
 
 
-# -- errors ---------------------------------------------------------------------
-
-
-def _child(path: str, key: str) -> str:
-    """``[0]`` + ``traits`` -> ``[0].traits``; odd keys in brackets."""
-    if _IDENTIFIER.fullmatch(key):
-        return f"{path}.{key}"
-    return f"{path}[{json.dumps(key)}]"
-
-
-# -- storability of a whole message ---------------------------------------------
-
-
-def _scan(value: Any, path: str, errors: _Errors) -> None:
-    """Walk a message (no recursion) naming what the store could not hold."""
-    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
-    while stack:
-        item, where, depth = stack.pop()
-        if isinstance(item, str):
-            _scan_text(item, where, "text", errors)
-        elif item is None or isinstance(item, bool):
-            continue
-        elif isinstance(item, int):
-            try:
-                str(item)
-            except ValueError:
-                errors.add(where, "is a number with too many digits")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                errors.add(where, "must be a finite number")
-        elif isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
-                errors.add(where, f"is nested more than {MAX_DEPTH} levels deep")
-                continue
-            children: list[tuple[Any, str, int]] = []
-            if isinstance(item, list):
-                for index, child in enumerate(item):
-                    children.append((child, f"{where}[{index}]", depth + 1))
-            else:
-                for key, child in item.items():
-                    if not isinstance(key, str):
-                        errors.add(where, "has a key that is not a string")
-                        continue
-                    child_path = _child(where, key)
-                    _scan_text(key, child_path, "key", errors)
-                    children.append((child, child_path, depth + 1))
-            stack.extend(reversed(children))
-        else:
-            errors.add(where, "is not a JSON value")
-
-
 # -- fields ---------------------------------------------------------------------
 
 
-def _required_id(value: Any, path: str, what: str, errors: _Errors) -> Any:
-    text = _id(value, path, errors)
-    if text is None:
-        errors.add(path, f"is required: {what}")
-        return _INVALID
-    return text
-
-
-def _id_list(value: Any, path: str, errors: _Errors) -> Any:
-    """A list of ids as text (repeats dropped); [] when null; _INVALID if bad."""
+def _id_list(value: Any, path: str, errors: Errors) -> Any:
+    """A list of ids as text (repeats dropped); [] when null; INVALID if bad."""
     if value is None:
         return []
     if not isinstance(value, list):
-        errors.add(path, f"must be a list of ids, not {_name(value)}")
-        return _INVALID
+        errors.add(path, f"must be a list of ids, not {type_name(value)}")
+        return INVALID
     ids: list[str] = []
     bad = False
     for index, item in enumerate(value):
         where = f"{path}[{index}]"
-        text = _id(item, where, errors)
+        text = id_text(item, where, errors)
         if text is None:
             errors.add(where, "must be an id (a non-empty string or a number)")
             bad = True
-        elif text is _INVALID:
+        elif text is INVALID:
             bad = True
         elif text not in ids:
             ids.append(text)
-    return _INVALID if bad else ids
+    return INVALID if bad else ids
 
 
-def _text(value: Any, path: str, errors: _Errors, *, required: str = "") -> Any:
+def _text(value: Any, path: str, errors: Errors, *, required: str = "") -> Any:
     """A string of at most TEXT_MAX_LENGTH characters; None if absent or empty."""
     if value is None or value == "":
         if required:
             errors.add(path, f"is required: {required}")
-            return _INVALID
+            return INVALID
         return None
     if not isinstance(value, str):
-        errors.add(path, f"must be a string, not {_name(value)}")
-        return _INVALID
+        errors.add(path, f"must be a string, not {type_name(value)}")
+        return INVALID
     if len(value) > TEXT_MAX_LENGTH:
         errors.add(path, f"is longer than {TEXT_MAX_LENGTH} characters")
-        return _INVALID
+        return INVALID
     return value
 
 
-def _time(value: Any, path: str, errors: _Errors) -> Any:
-    """An ISO 8601 string as aware UTC; None when null; _INVALID if bad."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be an ISO 8601 date-time string, not {_name(value)}")
-        return _INVALID
-    at = _parse_time(value)
-    if at is None:
-        errors.add(
-            path,
-            f"{_quote(value)} is not an ISO 8601 date-time "
-            "(like 2018-05-15T12:31:12.123Z)",
-        )
-        return _INVALID
-    return at
-
-
-def _type(value: Any, path: str, errors: _Errors) -> str | None:
-    if value is None:
-        errors.add(path, f"is required: one of {_TYPES_TEXT}")
-        return None
-    if not isinstance(value, str):
-        errors.add(path, f"must be a string, one of {_TYPES_TEXT}; not {_name(value)}")
-        return None
-    if value.lower() not in TYPES:
-        errors.add(path, f"unknown type {_quote(value)}: expected one of {_TYPES_TEXT}")
-        return None
-    return value.lower()
+def _time(value: Any, path: str, errors: Errors) -> Any:
+    return time_value(value, path, errors, example=TIME_EXAMPLE)
 
 
 # -- one message ----------------------------------------------------------------
 
 
 def _message(
-    item: Any, path: str, received_at: datetime, errors: _Errors
+    item: Any, path: str, received_at: datetime, errors: Errors
 ) -> list[Message]:
     """One batch element's messages ([] when it has errors, all reported)."""
     if not isinstance(item, dict):
-        errors.add(path, f"must be an object (a message), not {_name(item)}")
+        errors.add(path, f"must be an object (a message), not {type_name(item)}")
         return []
     before = len(errors)
-    _scan(item, path, errors)
+    scan(item, path, errors)
 
     def at(key: str) -> str:
         return f"{path}.{key}"
 
-    kind = _type(item.get("type"), at("type"), errors)
-    message_id = _id(item.get("messageId"), at("messageId"), errors)
+    kind = choice(item.get("type"), at("type"), errors, choices=TYPES)
+    message_id = id_text(item.get("messageId"), at("messageId"), errors)
     timestamp = _time(item.get("timestamp"), at("timestamp"), errors)
     if message_id is None and timestamp is None:
         errors.add(at("messageId"), "messageId or timestamp is required")
@@ -301,7 +217,9 @@ def _message(
         return []
 
     ids = {key: value for key, value in fields.items() if key.endswith(("Id", "Ids"))}
-    base_id = _message_id(kind, message_id) if message_id else _hash_id(item, kind, ids)
+    base_id = (
+        _message_id(kind, message_id) if message_id else _message_hash(item, kind, ids)
+    )
     common: dict[str, Any] = {
         "source": SOURCE,
         "timestamp": timestamp or received_at,
@@ -384,42 +302,44 @@ def _message(
 _At = Callable[[str], str]
 
 
-def _organization(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+def _organization(item: dict[str, Any], at: _At, errors: Errors) -> dict[str, Any]:
     return {
-        "organizationId": _required_id(
+        "organizationId": required_id(
             item.get("organizationId"),
             at("organizationId"),
             "the organization's id",
             errors,
         ),
-        "traits": _object(item.get("traits"), at("traits"), errors),
+        "traits": object_value(item.get("traits"), at("traits"), errors),
     }
 
 
-def _account(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+def _account(item: dict[str, Any], at: _At, errors: Errors) -> dict[str, Any]:
     return {
-        "accountId": _required_id(
+        "accountId": required_id(
             item.get("accountId"), at("accountId"), "the account's id", errors
         ),
-        "organizationId": _id(item.get("organizationId"), at("organizationId"), errors),
-        "traits": _object(item.get("traits"), at("traits"), errors),
+        "organizationId": id_text(
+            item.get("organizationId"), at("organizationId"), errors
+        ),
+        "traits": object_value(item.get("traits"), at("traits"), errors),
     }
 
 
-def _user(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
-    user_id = _required_id(item.get("userId"), at("userId"), "the user's id", errors)
-    account_id = _id(item.get("accountId"), at("accountId"), errors)
+def _user(item: dict[str, Any], at: _At, errors: Errors) -> dict[str, Any]:
+    user_id = required_id(item.get("userId"), at("userId"), "the user's id", errors)
+    account_id = id_text(item.get("accountId"), at("accountId"), errors)
     account_ids = _id_list(item.get("accountIds"), at("accountIds"), errors)
-    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+    organization_id = id_text(item.get("organizationId"), at("organizationId"), errors)
     accounts: list[str] = []
-    if account_id not in (None, _INVALID):
+    if account_id not in (None, INVALID):
         accounts.append(account_id)
-    if account_ids is not _INVALID:
+    if account_ids is not INVALID:
         accounts.extend(a for a in account_ids if a not in accounts)
     if (
         not accounts
         and organization_id is None
-        and _INVALID
+        and INVALID
         not in (
             account_id,
             account_ids,
@@ -430,14 +350,14 @@ def _user(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
         "userId": user_id,
         "accountIds": accounts,
         "organizationId": organization_id,
-        "traits": _object(item.get("traits"), at("traits"), errors),
+        "traits": object_value(item.get("traits"), at("traits"), errors),
     }
 
 
-def _track(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
-    user_id = _id(item.get("userId"), at("userId"), errors)
-    account_id = _id(item.get("accountId"), at("accountId"), errors)
-    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+def _track(item: dict[str, Any], at: _At, errors: Errors) -> dict[str, Any]:
+    user_id = id_text(item.get("userId"), at("userId"), errors)
+    account_id = id_text(item.get("accountId"), at("accountId"), errors)
+    organization_id = id_text(item.get("organizationId"), at("organizationId"), errors)
     if user_id is None and account_id is None and organization_id is None:
         errors.add(at("userId"), "userId, accountId or organizationId is required")
     return {
@@ -447,46 +367,46 @@ def _track(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
         "event": _text(
             item.get("event"), at("event"), errors, required="the event's name"
         ),
-        "properties": _object(item.get("properties"), at("properties"), errors),
+        "properties": object_value(item.get("properties"), at("properties"), errors),
     }
 
 
 def _custom_object_instance(
-    item: dict[str, Any], at: _At, errors: _Errors
+    item: dict[str, Any], at: _At, errors: Errors
 ) -> dict[str, Any]:
-    account_id = _id(item.get("accountId"), at("accountId"), errors)
-    organization_id = _id(item.get("organizationId"), at("organizationId"), errors)
+    account_id = id_text(item.get("accountId"), at("accountId"), errors)
+    organization_id = id_text(item.get("organizationId"), at("organizationId"), errors)
     if account_id is None and organization_id is None:
         errors.add(at("accountId"), "accountId or organizationId is required")
     return {
-        "customObjectId": _required_id(
+        "customObjectId": required_id(
             item.get("customObjectId"),
             at("customObjectId"),
             "the id of the custom object this instance belongs to",
             errors,
         ),
-        "externalId": _required_id(
+        "externalId": required_id(
             item.get("externalId"), at("externalId"), "the instance's id", errors
         ),
         "name": _text(item.get("name"), at("name"), errors),
         "accountId": account_id,
         "organizationId": organization_id,
-        "traits": _object(item.get("traits"), at("traits"), errors),
+        "traits": object_value(item.get("traits"), at("traits"), errors),
     }
 
 
-def _unlink(item: dict[str, Any], at: _At, errors: _Errors) -> dict[str, Any]:
+def _unlink(item: dict[str, Any], at: _At, errors: Errors) -> dict[str, Any]:
     return {
-        "userId": _required_id(
+        "userId": required_id(
             item.get("userId"), at("userId"), "the user's id", errors
         ),
-        "accountId": _required_id(
+        "accountId": required_id(
             item.get("accountId"), at("accountId"), "the account's id", errors
         ),
     }
 
 
-_FIELDS: dict[str, Callable[[dict[str, Any], _At, _Errors], dict[str, Any]]] = {
+_FIELDS: dict[str, Callable[[dict[str, Any], _At, Errors], dict[str, Any]]] = {
     "organization": _organization,
     "account": _account,
     "user": _user,
@@ -499,23 +419,15 @@ _FIELDS: dict[str, Callable[[dict[str, Any], _At, _Errors], dict[str, Any]]] = {
 # -- message ids ----------------------------------------------------------------
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 def _message_id(kind: str, message_id: str) -> str:
     """``<type>:<messageId>``: Vitally's ids are unique per message type."""
     emitted = f"{kind}:{message_id}"
     if len(emitted) > ID_MAX_LENGTH:
-        emitted = f"{kind}:sha256:{_sha256(message_id)}"
+        emitted = f"{kind}:sha256:{sha256_hex(message_id)}"
     return emitted
 
 
-def _hash_id(item: dict[str, Any], kind: str, ids: dict[str, Any]) -> str:
+def _message_hash(item: dict[str, Any], kind: str, ids: dict[str, Any]) -> str:
     """A stable id for a message without one: sha256 of what it means."""
     canonical = {
         key: value
@@ -530,9 +442,9 @@ def _hash_id(item: dict[str, Any], kind: str, ids: dict[str, Any]) -> str:
             canonical[key] = value
     if kind == "user":  # accountId and accountIds mean one list of accounts
         canonical.pop("accountId", None)
-    return "hash:" + _sha256(_canonical(canonical))
+    return hash_id(canonical)
 
 
 def _link_id(base_id: str, account_id: str | None) -> str:
     """The id of a user's further account link: keyed by the account."""
-    return "hash:" + _sha256(_canonical({"link": base_id, "accountId": account_id}))
+    return hash_id({"link": base_id, "accountId": account_id})

@@ -39,28 +39,24 @@ a key is not Bucket's (it is Gather's), so only ``/{key}/events`` is routed.
   (preflight included) allows any origin; auth is the key, never a cookie.
 """
 
-from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
-from core.edge import error_response
 from core.errors import ApplicationError
 from core.http import request_bearer
-from tracking.dialects import bucket
-from tracking.endpoints.common import (
-    ANY_KEY,
-    dialect_error,
-    ingest_or_error,
-    parse_json,
-    read_body,
-    tracking_tenant_activate,
+from tracking.capture import (
+    Endpoint,
+    KeyCheck,
+    Refusal,
+    Route,
+    capture,
+    cors_endpoint,
+    json_body,
 )
-from tracking.messages import DialectError, Kind, Message
+from tracking.dialects import bucket
+from tracking.messages import Kind, Message
 
 # A key as we issue them: safe to route on, never a word another route uses.
 KEY = r"(?P<key>gg_(?:pk|sk)_[A-Za-z0-9]+)"
@@ -70,36 +66,25 @@ CORS_ALLOW_HEADERS = (
 )
 
 
-def request_key(request: HttpRequest, path_key: str | None) -> str:
+def bucket_keys(request: HttpRequest, body: Any, route: Route) -> list[str]:
     """The key: in the path, else the Bearer token, else ``?publishableKey=``."""
-    return (
-        path_key
+    return [
+        route.get("key")
         or request_bearer(request)
         or request.GET.get("publishableKey", "").strip()
-    )
+    ]
 
 
-def check_key(request: HttpRequest, path_key: str | None) -> None:
-    """Activate the key's tenant, or raise a 401 (503 if the database is down)."""
-    key = request_key(request, path_key)
-    if not key:
-        raise ApplicationError(
-            "No tracking key: put it in the path (/<key>/event) or send "
-            "Authorization: Bearer <key>.",
-            code="missing_key",
-            status=401,
-        )
-    try:
-        active = tracking_tenant_activate(key, kinds=ANY_KEY)
-    except DatabaseError:
-        raise ApplicationError(
-            "Temporarily unable to check the key; retry.",
-            code="unavailable",
-            status=503,
-            headers={"Retry-After": "2"},
-        ) from None
-    if not active:
-        raise ApplicationError("Invalid tracking key.", code="invalid_key", status=401)
+TRACKING_KEY = KeyCheck(
+    find=bucket_keys,
+    retry_when_down=True,
+    missing=Refusal(
+        "No tracking key: put it in the path (/<key>/event) or send "
+        "Authorization: Bearer <key>.",
+        code="missing_key",
+    ),
+    invalid=Refusal("Invalid tracking key.", code="invalid_key"),
+)
 
 
 def check_content_type(request: HttpRequest) -> None:
@@ -116,102 +101,60 @@ def check_content_type(request: HttpRequest) -> None:
         )
 
 
-def read_json(request: HttpRequest) -> Any:
+def read_json(request: HttpRequest, limit: int) -> Any:
     """The JSON body; a bad one is a 400 whose ``details`` name ``body``."""
-    try:
-        return parse_json(read_body(request, limit=bucket.BODY_LIMIT))
-    except RecursionError:
-        error = ApplicationError(
-            "The body is not valid JSON: nested too deeply.", code="invalid_json"
-        )
-    except ApplicationError as caught:
-        error = caught
-    error.details = [{"path": "body", "message": error.message}]
-    raise error
-
-
-def with_cors(response: HttpResponse) -> HttpResponse:
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-def preflight(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(status=200)
-    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    response["Access-Control-Allow-Headers"] = request.headers.get(
-        "Access-Control-Request-Headers", CORS_ALLOW_HEADERS
-    )
-    response["Access-Control-Max-Age"] = "86400"
-    return with_cors(response)
-
-
-def bucket_endpoint(handle: Callable[..., dict[str, Any]]):
-    """A POST-only view answering JSON, CORS-enabled, errors included."""
-
-    @csrf_exempt
-    def view(request: HttpRequest, key: str | None = None, **kwargs) -> HttpResponse:
-        if request.method == "OPTIONS":
-            return preflight(request)
-        try:
-            if request.method != "POST":
-                raise ApplicationError(
-                    "Method not allowed: use POST.",
-                    code="method_not_allowed",
-                    status=405,
-                    headers={"Allow": "POST, OPTIONS"},
-                )
-            response: HttpResponse = JsonResponse(handle(request, key, **kwargs))
-        except ApplicationError as error:
-            response = error_response(request.path, error)
-        return with_cors(response)
-
-    return view
-
-
-def _ingest(request: HttpRequest, key: str | None, translate) -> list[Message]:
-    received_at = timezone.now()
-    check_key(request, key)
     check_content_type(request)
-    body = read_json(request)
     try:
-        messages = translate(body, received_at)
-    except DialectError as error:
-        raise dialect_error(error) from None
-    ingest_or_error(messages, received_at=received_at)
-    return messages
+        return json_body(request, limit)
+    except ApplicationError as error:
+        error.details = [{"path": "body", "message": error.message}]
+        raise
 
 
-def _call(request: HttpRequest, key: str | None, method: str) -> dict[str, Any]:
-    messages = _ingest(
-        request,
-        key,
-        lambda body, received_at: bucket.translate(
-            method, body, received_at=received_at
-        ),
-    )
+def call_answer(messages: list[Message]) -> dict[str, Any]:
+    """``{"success": true}``, and a feedback call's ``feedbackId`` (the
+    feedback's id, which the SDKs' widget sends back with the comment)."""
     answer: dict[str, Any] = {"success": True}
     if messages and messages[0].kind == Kind.FEEDBACK:
         answer["feedbackId"] = messages[0].external_id or messages[0].message_id
     return answer
 
 
-def _bulk(request: HttpRequest, key: str | None) -> dict[str, Any]:
-    _ingest(
-        request,
-        key,
-        lambda body, received_at: bucket.translate_bulk(body, received_at=received_at),
-    )
-    return {"success": True}
+CALL = Endpoint(
+    key=TRACKING_KEY,
+    body_limit=bucket.BODY_LIMIT,
+    decode=read_json,
+    translate=lambda body, received_at, route: bucket.translate(
+        route["method"], body, received_at=received_at
+    ),
+    answer=call_answer,
+)
+BULK = Endpoint(
+    key=TRACKING_KEY,
+    body_limit=bucket.BODY_LIMIT,
+    decode=read_json,
+    translate=lambda body, received_at, route: bucket.translate_bulk(
+        body, received_at=received_at
+    ),
+    answer=lambda messages: {"success": True},
+)
+# Automated feedback surveys are not offered: the SDKs then skip them.
+PROMPTING_INIT = Endpoint(key=TRACKING_KEY, answer=lambda messages: {"success": False})
 
 
-def _prompting_init(request: HttpRequest, key: str | None) -> dict[str, Any]:
-    check_key(request, key)
-    return {"success": False}
+@cors_endpoint(allow_headers=CORS_ALLOW_HEADERS)
+def bucket_call(request: HttpRequest, **route: str) -> HttpResponse:
+    return capture(request, endpoint=CALL, route=route)
 
 
-bucket_call = bucket_endpoint(_call)
-bucket_bulk = bucket_endpoint(_bulk)
-bucket_prompting_init = bucket_endpoint(_prompting_init)
+@cors_endpoint(allow_headers=CORS_ALLOW_HEADERS)
+def bucket_bulk(request: HttpRequest, **route: str) -> HttpResponse:
+    return capture(request, endpoint=BULK, route=route)
+
+
+@cors_endpoint(allow_headers=CORS_ALLOW_HEADERS)
+def bucket_prompting_init(request: HttpRequest, **route: str) -> HttpResponse:
+    return capture(request, endpoint=PROMPTING_INIT, route=route)
 
 
 urlpatterns = [

@@ -21,21 +21,21 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from tenants.models import KEY_PREFIXES, KeyKind
-from tracking.dialects import gather
-from tracking.endpoints.common import (
-    dialect_error,
-    ingest_or_error,
+from tracking.capture import (
+    Endpoint,
+    KeyCheck,
+    Refusal,
+    Route,
+    capture,
     parse_json,
+    post_endpoint,
     read_body,
-    tracking_tenant_activate,
 )
-from tracking.messages import DialectError, Kind, Message
+from tracking.dialects import gather
+from tracking.messages import Kind, Message
 
 FORM = "application/x-www-form-urlencoded"
 _UNAUTHORIZED = {"WWW-Authenticate": "Token"}
@@ -49,16 +49,9 @@ def token(request: HttpRequest) -> str:
     return value.strip()
 
 
-def authenticate(request: HttpRequest) -> None:
-    """Activate the tenant of the request's API key, or raise a 401."""
+def token_keys(request: HttpRequest, body: Any, route: Route) -> list[str]:
+    """The Token key; a publishable tracking key is refused before any lookup."""
     key = token(request)
-    if not key:
-        raise ApplicationError(
-            "No API key: send it as `Authorization: Token <API key>`.",
-            code="missing_token",
-            status=401,
-            headers=_UNAUTHORIZED,
-        )
     if key.startswith(KEY_PREFIXES[KeyKind.TRACKING]):
         raise ApplicationError(
             "Tracking keys (gg_pk_…) are not accepted here: Gather's API takes a "
@@ -67,13 +60,22 @@ def authenticate(request: HttpRequest) -> None:
             status=401,
             headers=_UNAUTHORIZED,
         )
-    if not tracking_tenant_activate(key, kinds=(KeyKind.API,)):
-        raise ApplicationError(
-            "Invalid API key.", code="invalid_token", status=401, headers=_UNAUTHORIZED
-        )
+    return [key]
 
 
-def body_decode(request: HttpRequest) -> Any:
+API_KEY = KeyCheck(
+    find=token_keys,
+    kinds=(KeyKind.API,),
+    missing=Refusal(
+        "No API key: send it as `Authorization: Token <API key>`.",
+        code="missing_token",
+        headers=_UNAUTHORIZED,
+    ),
+    invalid=Refusal("Invalid API key.", code="invalid_token", headers=_UNAUTHORIZED),
+)
+
+
+def body_decode(request: HttpRequest, limit: int) -> Any:
     """The body as the dialect's dict: a decoded form, or parsed JSON."""
     content_type = (request.content_type or "").strip().lower()
     is_json = content_type == "application/json" or content_type.endswith("+json")
@@ -84,14 +86,9 @@ def body_decode(request: HttpRequest) -> Any:
             code="unsupported_media_type",
             status=415,
         )
-    raw = read_body(request, limit=gather.BODY_LIMIT)
+    raw = read_body(request, limit=limit)
     if is_json:
-        try:
-            return parse_json(raw)
-        except RecursionError:
-            raise ApplicationError(
-                "The body is not valid JSON: nested too deeply.", code="invalid_json"
-            ) from None
+        return parse_json(raw)
     charset = request.content_params.get("charset", "utf-8").strip().lower()
     if charset not in {"utf-8", "utf8"}:
         raise ApplicationError(
@@ -108,33 +105,44 @@ def body_decode(request: HttpRequest) -> Any:
     return gather.decode_form(pairs)
 
 
-def _answer(request: HttpRequest, translate) -> JsonResponse:
-    received_at = timezone.now()
-    authenticate(request)
-    body = body_decode(request)
-    try:
-        messages: list[Message] = translate(body, received_at=received_at)
-    except DialectError as error:
-        raise dialect_error(error) from None
-    ingest_or_error(messages, received_at=received_at)
+def stored_id(messages: list[Message]) -> dict[str, Any]:
+    """``{"success": true, "id": …}``: the record's id, or the event's message id."""
     (message,) = messages
-    stored_id = {
+    answer = {
         Kind.ACCOUNT: message.account_id,
         Kind.USER: message.user_id,
     }.get(message.kind, message.message_id)
-    return JsonResponse({"success": True, "id": stored_id})
+    return {"success": True, "id": answer}
 
 
-@csrf_exempt
-@require_POST
+RECORDS = Endpoint(
+    key=API_KEY,
+    body_limit=gather.BODY_LIMIT,
+    decode=body_decode,
+    translate=lambda body, received_at, route: gather.TRANSLATORS[route["model"]](
+        body, received_at=received_at
+    ),
+    answer=stored_id,
+)
+EVENTS = Endpoint(
+    key=API_KEY,
+    body_limit=gather.BODY_LIMIT,
+    decode=body_decode,
+    translate=lambda body, received_at, route: gather.translate_event(
+        body, received_at=received_at
+    ),
+    answer=stored_id,
+)
+
+
+@post_endpoint
 def gather_records(request: HttpRequest, model: str) -> JsonResponse:
-    return _answer(request, gather.TRANSLATORS[model])
+    return capture(request, endpoint=RECORDS, route={"model": model})
 
 
-@csrf_exempt
-@require_POST
+@post_endpoint
 def gather_events(request: HttpRequest) -> JsonResponse:
-    return _answer(request, gather.translate_event)
+    return capture(request, endpoint=EVENTS, route={})
 
 
 urlpatterns = [

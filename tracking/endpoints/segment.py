@@ -1,70 +1,82 @@
-"""Segment's HTTP Tracking API: what Dreamdata, RudderStack and Segment SDKs send."""
+"""Segment's HTTP Tracking API: what Dreamdata, RudderStack and Segment SDKs send.
 
-from collections.abc import Callable
+``POST /v1/batch`` and ``POST /v1/identify|track|page|screen|group|alias``.
+The write key is the body's ``writeKey``, else the Basic auth username, else
+a Bearer token (any of the tenant's API or tracking keys), so the body is
+read before the key is checked. Success is ``200 {"success": true}``.
+"""
+
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from core.errors import ApplicationError
 from core.http import request_bearer
-from tracking.dialects import segment
-from tracking.endpoints.common import (
-    ANY_KEY,
+from tracking.capture import (
+    Endpoint,
+    KeyCheck,
+    Refusal,
+    Route,
     basic_auth_username,
-    dialect_error,
-    ingest_or_error,
-    parse_json,
-    read_body,
-    tracking_tenant_activate,
+    capture,
+    post_endpoint,
 )
-from tracking.messages import DialectError, Message
+from tracking.dialects import segment
+from tracking.messages import Message
 
 
-def segment_endpoint(translate: Callable[[Any, Any], list[Message]]):
-    @csrf_exempt
-    @require_POST
-    def view(request: HttpRequest, **kwargs) -> JsonResponse:
-        received_at = timezone.now()
-        raw = read_body(request, limit=segment.BATCH_LIMIT)
-        body = parse_json(raw)
-        key = (
-            segment.write_key(body)
-            or basic_auth_username(request)
-            or request_bearer(request)
-        )
-        if not key:
-            raise ApplicationError(
-                "No write key: send it as the Basic auth username, a Bearer token "
-                "or `writeKey` in the body.",
-                code="missing_write_key",
-                status=401,
-            )
-        if not tracking_tenant_activate(key, kinds=ANY_KEY):
-            raise ApplicationError(
-                "Invalid write key.", code="invalid_write_key", status=401
-            )
-        try:
-            messages = translate(body, received_at, **kwargs)
-        except DialectError as error:
-            raise dialect_error(error) from None
-        ingest_or_error(messages, received_at=received_at)
-        return JsonResponse({"success": True})
-
-    return view
-
-
-segment_batch = segment_endpoint(
-    lambda body, received_at: segment.translate_batch(body, received_at=received_at)
-)
-segment_single = segment_endpoint(
-    lambda body, received_at, kind: segment.translate_single(
-        kind, body, received_at=received_at
+def write_keys(request: HttpRequest, body: Any, route: Route) -> list[str]:
+    """The first key given: ``writeKey``, Basic username, Bearer token."""
+    key = (
+        segment.write_key(body)
+        or basic_auth_username(request)
+        or request_bearer(request)
     )
+    return [key]
+
+
+WRITE_KEY = KeyCheck(
+    find=write_keys,
+    in_body=True,
+    missing=Refusal(
+        "No write key: send it as the Basic auth username, a Bearer token "
+        "or `writeKey` in the body.",
+        code="missing_write_key",
+    ),
+    invalid=Refusal("Invalid write key.", code="invalid_write_key"),
 )
+
+
+def success(messages: list[Message]) -> dict[str, Any]:
+    return {"success": True}
+
+
+BATCH = Endpoint(
+    key=WRITE_KEY,
+    body_limit=segment.BATCH_LIMIT,
+    translate=lambda body, received_at, route: segment.translate_batch(
+        body, received_at=received_at
+    ),
+    answer=success,
+)
+SINGLE = Endpoint(
+    key=WRITE_KEY,
+    body_limit=segment.BATCH_LIMIT,
+    translate=lambda body, received_at, route: segment.translate_single(
+        route["kind"], body, received_at=received_at
+    ),
+    answer=success,
+)
+
+
+@post_endpoint
+def segment_batch(request: HttpRequest) -> JsonResponse:
+    return capture(request, endpoint=BATCH, route={})
+
+
+@post_endpoint
+def segment_single(request: HttpRequest, kind: str) -> JsonResponse:
+    return capture(request, endpoint=SINGLE, route={"kind": kind})
 
 
 urlpatterns = [

@@ -10,62 +10,56 @@ unknown key, 400 for bad input (nothing written), 503 when nothing could be
 stored.
 """
 
+from typing import Any
+
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from core.errors import ApplicationError
-from tracking.dialects import vitally
-from tracking.endpoints.common import (
-    ANY_KEY,
+from tracking.capture import (
+    Endpoint,
+    KeyCheck,
+    Refusal,
+    Route,
     basic_auth_username,
-    dialect_error,
-    ingest_or_error,
-    parse_json,
-    read_body,
-    tracking_tenant_activate,
+    capture,
+    post_endpoint,
 )
-from tracking.messages import DialectError
+from tracking.dialects import vitally
 
 SUCCESS = {"message": "Success."}
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="Gather Grid"'}
 
 
-def authenticate(request: HttpRequest) -> None:
-    """Activate the tenant of the request's Basic key, or raise a 401."""
+def basic_keys(request: HttpRequest, body: Any, route: Route) -> list[str]:
+    """The raw key (Vitally's form) first, then the username of standard Basic."""
     scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
     value = value.strip()
     if scheme.lower() != "basic" or not value:
-        raise ApplicationError(
+        return []
+    return [value, basic_auth_username(request)]
+
+
+BATCH = Endpoint(
+    key=KeyCheck(
+        find=basic_keys,
+        missing=Refusal(
             "No API key: send it as `Authorization: Basic <key>`.",
             code="missing_api_key",
-            status=401,
             headers=_CHALLENGE,
-        )
-    # The raw key (Vitally's form) first, then the username of standard Basic.
-    candidates = dict.fromkeys([value, basic_auth_username(request)])
-    for key in candidates:
-        if key and tracking_tenant_activate(key, kinds=ANY_KEY):
-            return
-    raise ApplicationError(
-        "Invalid API key.", code="invalid_api_key", status=401, headers=_CHALLENGE
-    )
+        ),
+        invalid=Refusal("Invalid API key.", code="invalid_api_key", headers=_CHALLENGE),
+    ),
+    body_limit=vitally.BODY_LIMIT,
+    translate=lambda body, received_at, route: vitally.translate_batch(
+        body, received_at=received_at
+    ),
+    answer=lambda messages: SUCCESS,
+)
 
 
-@csrf_exempt
-@require_POST
+@post_endpoint
 def vitally_batch(request: HttpRequest) -> JsonResponse:
-    received_at = timezone.now()
-    authenticate(request)
-    body = parse_json(read_body(request, limit=vitally.BODY_LIMIT))
-    try:
-        messages = vitally.translate_batch(body, received_at=received_at)
-    except DialectError as error:
-        raise dialect_error(error) from None
-    ingest_or_error(messages, received_at=received_at)
-    return JsonResponse(SUCCESS)
+    return capture(request, endpoint=BATCH, route={})
 
 
 urlpatterns = [
