@@ -10,7 +10,7 @@ rendered by the edge, :mod:`core.edge`, in the face's own shape).
 - ``/t/<tenant>/...`` (browser UI): the signed-in user's membership of the
   tenant in the URL; anyone else gets a 404, as if the tenant did not exist.
 - Ingestion endpoints resolve their tenant from their key
-  (``tracking.endpoints.common.tracking_tenant_activate``).
+  (``tracking.capture.tracking_tenant_activate``).
 - Everything else runs in the public schema.
 """
 

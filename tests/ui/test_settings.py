@@ -248,7 +248,7 @@ def test_revoke_asks_first_then_the_key_stops_working_at_once(
 
 def test_revoked_tracking_key_is_refused_by_the_batch_endpoint(client_a):
     # Revoked before its first use: ingestion processes may trust a key they
-    # have seen for a few seconds (tracking/endpoints/common.py KEY_CACHE_SECONDS).
+    # have seen for a few seconds (tracking/capture.py KEY_CACHE_SECONDS).
     raw = issue(client_a, "tracking")
     kept = issue(client_a, "tracking")
     client_a.post(KEYS + f"{raw[:14]}/revoke/")
