@@ -74,9 +74,10 @@ class ValidationFailed(ApplicationError):
 # The codes of :class:`ValidationFailed` and :class:`Conflict`.
 REQUIRED = "required"  # a value that must be given is missing or null
 INVALID = "invalid"  # a value breaks a rule of its field
+INVALID_TEXT = "invalid_text"  # a value is not of its column's type at all
 FOREIGN_KEY = "foreign_key"  # a row it points at does not exist
 UNIQUE = "unique"  # another row already has it
-VALIDATION_CODES = frozenset({REQUIRED, INVALID})
+VALIDATION_CODES = frozenset({REQUIRED, INVALID, INVALID_TEXT})
 
 
 class NotFound(ApplicationError):

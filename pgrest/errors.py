@@ -2,8 +2,8 @@
 
 This module is the REST face's one mapping of errors: the engine's own
 (:class:`PostgrestError`, PGRST codes), the domain's structured errors (their
-codes become the SQLSTATE PostgreSQL would have raised: 23502, 23514, 23503,
-23505) and PostgreSQL errors (its documented status table).
+codes become the SQLSTATE PostgreSQL would have raised: 23502, 23514, 22P02,
+23503, 23505) and PostgreSQL errors (its documented status table).
 """
 
 from typing import Any
@@ -25,6 +25,7 @@ class PostgrestError(ApplicationError):
 POSTGREST_CODES = {
     errors.REQUIRED: "23502",
     errors.INVALID: "23514",
+    errors.INVALID_TEXT: "22P02",
     errors.FOREIGN_KEY: "23503",
     errors.UNIQUE: "23505",
     "database_unavailable": "PGRST001",
@@ -52,7 +53,11 @@ def postgrest_body(error: ApplicationError) -> dict[str, Any]:
 
 def error_response(error: ApplicationError) -> JsonResponse:
     """The REST face's renderer (registered with ``core.edge``)."""
-    return JsonResponse(postgrest_body(error), status=error.status)
+    return JsonResponse(
+        postgrest_body(error),
+        status=error.status,
+        content_type="application/json; charset=utf-8",
+    )
 
 
 _EXACT = {

@@ -715,8 +715,9 @@ def _integer_param(key: str, value: str) -> int:
     """A ``limit``/``offset`` value: a decimal integer (clamped to bigint).
 
     PostgREST silently ignores a non-integer; this grammar rejects it (PGRST100).
-    A negative top-level limit is PGRST103 (416) as in PostgREST; otherwise a
-    negative number gets the error PostgreSQL gives PostgREST for it.
+    A negative top-level limit is PGRST103 (416) as in PostgREST, an embedded
+    one PostgreSQL's 2201W; a negative offset is no offset (PostgREST's
+    RangeSpec: "succeeds if offset is negative as a no-op").
     """
     names = key.rsplit(".", 1)
     kind = names[-1]
@@ -730,7 +731,7 @@ def _integer_param(key: str, value: str) -> int:
     number = _bounded(match.group(2))
     if match.group(1) and number:
         if kind == "offset":
-            raise GrammarError("OFFSET must not be negative", code="2201X")
+            return 0
         if len(names) == 1:
             raise _range_error("Limit should be greater than or equal to zero.")
         raise GrammarError("LIMIT must not be negative", code="2201W")
@@ -770,7 +771,7 @@ def parse_query(params: list[tuple[str, str]]) -> Query:
       (``or=(a.eq.1,b.gt.2)``, ``not.and=(...)``, ``embed.or=(...)``).
     * ``[embed.]order``: the first one per level wins. ``[embed.]limit`` and
       ``[embed.]offset``: the last one wins; they must be integers. A negative
-      limit is PGRST103 (416), a negative offset PostgreSQL's 2201X; values
+      limit is PGRST103 (416), a negative offset none; values
       beyond bigint are clamped to ``BIGINT_MAX``.
     * ``apikey`` is ignored; every other key is a filter
       ``[embed.path.]column[->json]=[not.]op[(any|all)|(lang)].value``.
@@ -827,7 +828,7 @@ def parse_query(params: list[tuple[str, str]]) -> Query:
         columns = tuple(dict.fromkeys(parser.name_list()))
 
     select: tuple[SelectItem, ...] = (Star(),)
-    if "select" in reserved:
+    if reserved.get("select", "").strip():  # `select=` alone: every column
         value = reserved["select"]
         parser = _Parser(value, f"failed to parse select parameter ({value})")
         items = parser.select_list(nested=False)

@@ -7,7 +7,7 @@ response is built in SQL with ``json_agg``, embeds included, so a request costs
 one round trip however deep its embeds go.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pgrest.ast import (
@@ -392,7 +392,8 @@ def embed_columns(
         return columns
     inner_columns = select_list(b, target, child, embed.select, query, child_path)
     if not inner_columns:
-        inner_columns = ["1 AS _"]
+        # `embed!inner()`: it filters the parents but is left out of the rows.
+        return []
     sql = (
         f"SELECT {', '.join(inner_columns)} FROM {target.table} {child} "
         f"WHERE {' AND '.join(where)}"
@@ -446,6 +447,37 @@ def inner_embed_conditions(
     return conditions
 
 
+def embeds_by_label(query: Query) -> Query:
+    """``query`` with its embedded levels keyed by embed label: PostgREST lets a
+    filter, order or limit name an aliased embed by its relation too
+    (``select=the_tasks:tasks(...)&tasks.order=name``) when that relation is
+    embedded once at that level."""
+    moved: dict[tuple[str, ...], Level] = {}
+    for path, level in query.embedded.items():
+        canonical = _label_path(query.select, path)
+        if canonical is None or canonical in query.embedded or canonical in moved:
+            moved.setdefault(path, level)
+        else:
+            moved[canonical] = level
+    if moved.keys() == query.embedded.keys():
+        return query
+    return replace(query, embedded=moved)
+
+
+def _label_path(items, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    labels: list[str] = []
+    for name in path:
+        embeds = [item for item in items if isinstance(item, Embed)]
+        match = [e for e in embeds if e.label == name] or [
+            e for e in embeds if e.relation == name
+        ]
+        if len(match) != 1:
+            return None
+        labels.append(match[0].label)
+        items = match[0].select
+    return tuple(labels)
+
+
 def check_embedded_levels(resource: Resource, query: Query) -> None:
     """Filters on an embed that is not selected are an error, as in PostgREST."""
     labels = _embed_paths(resource, query.select, ())
@@ -497,12 +529,12 @@ def plan_read(
     With ``ids`` (the rows a write touched) the request's own filters are not
     applied again and the rows come back in the order of ``ids``.
     """
+    query = embeds_by_label(query)
     check_embedded_levels(resource, query)
     b = SqlBuilder()
     alias = b.alias()
+    # No columns (`select=only!inner()`): rows of no keys, as PostgREST sends.
     columns = select_list(b, resource, alias, query.select, query, ())
-    if not columns:
-        columns = ["1 AS _"]
     where: list[str]
     if ids is not None:
         where = [f'{alias}."{resource.primary_key}" = ANY({b.param(ids)})']
@@ -563,6 +595,7 @@ def plan_target_ids(
     PATCH passes ``soft_delete=False``: it reaches inactive rows too, so that
     ``PATCH ?id=eq.5 {"active": true}`` restores a deleted row.
     """
+    query = embeds_by_label(query)
     b = SqlBuilder()
     alias = b.alias()
     where = level_where(b, resource, alias, query.root, soft_delete=soft_delete)

@@ -29,6 +29,15 @@ class Negotiated:
     def singular(self) -> bool:
         return self.media_type == SINGULAR
 
+    @property
+    def content_type(self) -> str:
+        """The media type the response declares (PostgREST echoes its vendor
+        types with ``nulls=stripped``)."""
+        if self.strip_nulls:
+            base = SINGULAR if self.singular else ARRAY
+            return base + ";nulls=stripped"
+        return self.media_type
+
 
 def negotiate(request: HttpRequest) -> Negotiated:
     """Pick the response type from ``Accept``; ``*/*`` and absent mean JSON."""
@@ -40,9 +49,10 @@ def negotiate(request: HttpRequest) -> Negotiated:
         strip = "nulls=stripped" in parameters
         if media in {JSON, "*/*", "application/*"}:
             return Negotiated(JSON)
-        if media == ARRAY:
+        # PostgREST takes its vendor types with or without the +json suffix.
+        if media in {ARRAY, ARRAY.removesuffix("+json")}:
             return Negotiated(JSON, strip_nulls=strip)
-        if media == SINGULAR:
+        if media in {SINGULAR, SINGULAR.removesuffix("+json")}:
             return Negotiated(SINGULAR, strip_nulls=strip)
         if media in {CSV, "text/*"}:
             return Negotiated(CSV)
@@ -55,6 +65,12 @@ def negotiate(request: HttpRequest) -> Negotiated:
 
 def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
     params = [(key, value) for key, values in request.GET.lists() for value in values]
+    if any("\x00" in key or "\x00" in value for key, value in params):
+        # No PostgreSQL text holds NUL: what PostgreSQL answers PostgREST for it,
+        # before any statement runs.
+        raise PostgrestError(
+            'invalid byte sequence for encoding "UTF8": 0x00', code="22021"
+        )
     query = grammar.parse_query(params)
     prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
     if prefs.handling == "strict" and prefs.invalid:

@@ -21,7 +21,6 @@ from pgrest.planner import plan_read, plan_target_ids
 from pgrest.registry import Resource, Upsert, WriteContext, get_resource
 from pgrest.request import (
     OPENAPI,
-    SINGULAR,
     WRITE_METHODS,
     Negotiated,
     json_body,
@@ -117,7 +116,7 @@ def read(request: HttpRequest, resource: Resource, query: Query, prefs: Preferen
     return respond(
         status,
         body,
-        media_type=negotiated.media_type if not negotiated.singular else SINGULAR,
+        media_type=negotiated.content_type,
         headers={
             "Content-Range": content_range(offset, count, total),
             "Preference-Applied": preference_applied(prefs),
@@ -262,8 +261,13 @@ def write_response(
         "Preference-Applied": preference_applied(prefs),
         "Content-Range": content_range_value,
     }
-    # An upsert that only merged into existing rows created nothing: 200.
-    status = 201 if created and (inserted or not prefs.resolution) else 200
+    # An upsert that only merged into existing rows created nothing: 200;
+    # ignore-duplicates answers 201 even when every row was a duplicate.
+    status = (
+        201
+        if created and (inserted or prefs.resolution in {None, "ignore-duplicates"})
+        else 200
+    )
     if created and len(ids) == 1 and returning != "representation":
         headers["Location"] = f"/{resource.name}?{resource.primary_key}=eq.{ids[0]}"
     if returning == "representation":
@@ -277,8 +281,13 @@ def write_response(
         )
         count, text, _ = _run_read(plan)
         body = render_rows(text, count, negotiated)
-        media = SINGULAR if negotiated.singular else negotiated.media_type
-        return respond(status, body, media_type=media, headers=headers, request=request)
+        return respond(
+            status,
+            body,
+            media_type=negotiated.content_type,
+            headers=headers,
+            request=request,
+        )
     return respond(status if created else 204, None, headers=headers, request=request)
 
 

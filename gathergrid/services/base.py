@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.errors import (
     INVALID,
+    INVALID_TEXT,
     REQUIRED,
     UNIQUE,
     Conflict,
@@ -89,7 +90,12 @@ class ModelWriter:
             if isinstance(value, str) and value.lower() in {"true", "false"}:
                 value = value.lower() == "true"
             else:
-                raise invalid(column, f"{value!r} is not true or false", row=row)
+                raise invalid(
+                    column,
+                    f"{value!r} is not true or false",
+                    row=row,
+                    code=INVALID_TEXT,
+                )
         if isinstance(field, models.CharField | models.TextField) and not isinstance(
             value, str
         ):
@@ -99,9 +105,15 @@ class ModelWriter:
         ):
             raise invalid(column, f"{value!r} is not an id", row=row)
         try:
+            # Not of the column's type at all: PostgreSQL's 22P02; breaking a
+            # rule of the column (length, range): a check failure.
             value = field.to_python(value)
             if isinstance(field, models.ForeignKey):
                 value = field.target_field.to_python(value)
+        except ValidationError as error:
+            message = " ".join(error.messages)
+            raise invalid(column, message, row=row, code=INVALID_TEXT) from None
+        try:
             field.run_validators(value)
         except ValidationError as error:
             raise invalid(column, " ".join(error.messages), row=row) from None
