@@ -29,6 +29,9 @@ class Served:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env.pop("GATHERGRID_EMBEDDED_DB", None)
         env.update(GATHERGRID_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+        # The suite's settings (pytest-django put them in the environment):
+        # passwords set by `manage` here are checked by the server's hasher.
+        env.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
         self.env = env
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []

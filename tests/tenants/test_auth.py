@@ -169,7 +169,11 @@ def test_successful_login_clears_earlier_failures(tenant_a, settings):
     assert password_login(client, tenant_a.api_key, user.email).status_code == 200
 
 
-def test_passwords_are_hashed_with_argon2(tenant_a):
+def test_passwords_are_hashed_with_argon2(tenant_a, settings):
+    """In production: the suite itself hashes with MD5 (tests/settings.py)."""
+    from config import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
     user = make_member(tenant_a.tenant)
     assert user.password.startswith("argon2$")
     assert PASSWORD not in user.password
