@@ -24,9 +24,20 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+HERE = Path(__file__).resolve().parent
 _counter = itertools.count()
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    """Every test in this directory is ``browser`` and ``slow``: before ``-m``
+    deselects (hence tryfirst), as a ``pytestmark`` here would not apply (a
+    conftest's pytestmark marks nothing). The hook sees the whole session's
+    items, so only those under this directory are marked."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
