@@ -25,7 +25,8 @@ from gathergrid.models import (
 )
 from tenants.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMixin
 from tenants.models import Role, User
-from tests.conftest import PASSWORD, in_tenant, make_member
+from tests.clients import ui_client
+from tests.factories import PASSWORD, in_tenant, member_make
 from tracking.models import (
     Account,
     AccountDayUser,
@@ -49,15 +50,9 @@ def superuser(db) -> User:
     return User.objects.create_superuser("root@example.com", PASSWORD)
 
 
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def root(superuser) -> Client:
-    return signed_in(superuser)
+    return ui_client(superuser)
 
 
 def pick(client: Client, schema: str) -> None:
@@ -153,8 +148,8 @@ def test_anonymous_visitor_is_sent_to_the_sign_in_page(db):
 
 
 def test_signed_in_user_who_is_not_staff_is_refused(tenant_a):
-    member = make_member(tenant_a.tenant, Role.ADMIN)
-    client = signed_in(member)
+    member = member_make(tenant_a.tenant, Role.ADMIN)
+    client = ui_client(member)
     response = client.get("/admin/", follow=True)
     assert response.status_code == 403
     assert client.get(changelist_url(Thing)).status_code == 302
@@ -163,11 +158,11 @@ def test_signed_in_user_who_is_not_staff_is_refused(tenant_a):
 
 
 def test_staff_user_sees_only_the_tenants_they_administer(tenant_a, tenant_b):
-    staff = make_member(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
-    make_member(tenant_b.tenant, Role.VIEWER, email="staff@example.com")
+    staff = member_make(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
+    member_make(tenant_b.tenant, Role.VIEWER, email="staff@example.com")
     staff.is_staff = True
     staff.save()
-    client = signed_in(staff)
+    client = ui_client(staff)
     page = client.get(PICKER)
     assert b"tenant_a" in page.content
     assert b"tenant_b" not in page.content
@@ -233,14 +228,14 @@ def test_picked_tenant_does_not_outlive_the_request(root, superuser, tenant_a):
     assert connection.schema_name == "public"
     # Another staff session has picked nothing.
     other = User.objects.create_superuser("other@example.com", PASSWORD)
-    assert signed_in(other).get(changelist_url(Thing)).status_code == 302
+    assert ui_client(other).get(changelist_url(Thing)).status_code == 302
 
 
 def test_picked_tenant_is_dropped_when_the_user_loses_access(tenant_a):
-    staff = make_member(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
+    staff = member_make(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
     staff.is_staff = True
     staff.save()
-    client = signed_in(staff)
+    client = ui_client(staff)
     pick(client, "tenant_a")
     staff.memberships.update(role=Role.VIEWER)
     assert client.get(changelist_url(Thing)).status_code == 302

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from gathergrid.models import ClassificationItem, Entry, Field, Thing
 from gathergrid.resources import CLASSIFICATION_ITEMS, ENTRIES, FIELDS, THINGS
 from pgrest.registry import WriteContext
-from tests.conftest import in_tenant
+from tests.factories import in_tenant
 
 
 @dataclass

@@ -22,7 +22,7 @@ from gathergrid.selectors import (
     entries_page,
     entry_query_parse,
 )
-from tests.ui.conftest import ui_client
+from tests.clients import ui_client
 from tests.ui.entries_setup import (
     entry_values,
     in_tenant,

@@ -3,7 +3,7 @@
 import pytest
 
 from gathergrid.models import Field, FieldEntry
-from tests.ui.conftest import ui_client
+from tests.clients import ui_client
 from tests.ui.things_setup import field_make, in_tenant, thing_make, value_make
 
 

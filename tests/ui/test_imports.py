@@ -587,7 +587,7 @@ def test_viewers_cannot_import(viewer_client_a, client_a, tenant_a, people):
 
 
 def test_editors_can_import(tenant_a, people, editor_a):
-    from tests.ui.conftest import ui_client
+    from tests.clients import ui_client
 
     editor = ui_client(editor_a)
     job = prepared(editor, tenant_a, people, "Name\nA\n")

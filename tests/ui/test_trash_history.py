@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from gathergrid.models import Entry, EntryHistory
 from tenants.models import Role
-from tests.conftest import make_member
-from tests.ui.conftest import ui_client
+from tests.clients import ui_client
+from tests.factories import member_make
 from tests.ui.entries_setup import in_tenant, make_item, make_thing, person
 
 
@@ -63,7 +63,7 @@ def test_delete_moves_an_entry_to_the_trash_and_restore_brings_it_back(
 def test_viewers_see_the_trash_but_cannot_restore(viewer_client_a, tenant_a):
     made = make_thing(tenant_a, entries=[person("Ann")])
     ann = made.entry_ids[0]
-    client_a = ui_client(make_member(tenant_a.tenant, Role.ADMIN))
+    client_a = ui_client(member_make(tenant_a.tenant, Role.ADMIN))
     u = urls(made, ann)
     client_a.post(u["delete"])
     trash = viewer_client_a.get(u["trash"]).content.decode()

@@ -6,7 +6,7 @@ from typing import Any
 from gathergrid.models import Entry, Field, FieldEntry, Thing
 from gathergrid.services import FieldWriter, ThingWriter
 from pgrest.registry import WriteContext
-from tests.conftest import in_tenant
+from tests.factories import in_tenant
 
 CTX = WriteContext(user_id=None)
 
