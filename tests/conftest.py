@@ -3,14 +3,17 @@ and the real service for the slow tests. Test data is made with
 tests/factories.py, clients with tests/clients.py."""
 
 import pytest
+from django.test import Client
 
+from tenants.models import User
 from tenants.services import CreatedTenant, tenant_create
+from tests.clients import Session, password_login, sign_in, ui_client
+from tests.factories import PASSWORD, in_tenant
+from tests.factories import member_make as make_member
 
-# Importable from here as they were before tests/factories.py and
-# tests/clients.py, for test modules written meanwhile on other branches.
-from tests.clients import Session, password_login, sign_in  # noqa: F401
-from tests.factories import PASSWORD, in_tenant  # noqa: F401
-from tests.factories import member_make as make_member  # noqa: F401
+# Importable from here as before tests/factories.py and tests/clients.py, for
+# test modules written meanwhile on other branches; new ones import from those.
+__all__ = ["Session", "in_tenant", "make_member", "password_login", "sign_in"]
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +35,17 @@ def tenant_a(tenants_ab, db) -> CreatedTenant:
 @pytest.fixture
 def tenant_b(tenants_ab, db) -> CreatedTenant:
     return tenants_ab[1]
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("root@example.com", PASSWORD)
+
+
+@pytest.fixture
+def root(superuser) -> Client:
+    """Signed in as a superuser (the admin site's tests)."""
+    return ui_client(superuser)
 
 
 @pytest.fixture(scope="session")
