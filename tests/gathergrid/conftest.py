@@ -7,6 +7,7 @@ import pytest
 from gathergrid.models import Field, FieldDataType, Thing
 from tenants.models import Role
 from tests.clients import Api, api_for
+from tests.factories import grid_make
 
 
 @pytest.fixture
@@ -31,35 +32,42 @@ class Catalog:
     other_field: Field
 
 
+TASK_FIELDS = [
+    {
+        "name": "Title",
+        "data_type": FieldDataType.TEXT,
+        "mandatory": True,
+        "required_for_initialization": True,
+        "position": 1,
+    },
+    {
+        "name": "Status",
+        "data_type": FieldDataType.CHOICE,
+        "position": 2,
+        "options": {"choices": ["Todo", "Doing", "Done"]},
+    },
+    {"name": "Due", "data_type": FieldDataType.DATE, "position": 3},
+    {"name": "Points", "data_type": FieldDataType.INTEGER, "position": 4},
+    {"name": "Done", "data_type": FieldDataType.BOOLEAN, "position": 5},
+]
+
+
 @pytest.fixture
 def catalog(tenant_a) -> Catalog:
-    """A thing "Task" with typed fields, in tenant_a (rolled back after the test)."""
-    with tenant_a.tenant:
-        thing = Thing.objects.create(name="Task")
-        title = Field.objects.create(
-            thing=thing,
-            name="Title",
-            data_type=FieldDataType.TEXT,
-            mandatory=True,
-            required_for_initialization=True,
-            position=1,
-        )
-        status = Field.objects.create(
-            thing=thing,
-            name="Status",
-            data_type=FieldDataType.CHOICE,
-            position=2,
-            options={"choices": ["Todo", "Doing", "Done"]},
-        )
-        due = Field.objects.create(
-            thing=thing, name="Due", data_type=FieldDataType.DATE, position=3
-        )
-        points = Field.objects.create(
-            thing=thing, name="Points", data_type=FieldDataType.INTEGER, position=4
-        )
-        done = Field.objects.create(
-            thing=thing, name="Done", data_type=FieldDataType.BOOLEAN, position=5
-        )
-        other = Thing.objects.create(name="Person")
-        other_field = Field.objects.create(thing=other, name="Email", data_type="email")
-    return Catalog(thing, title, status, due, points, done, other, other_field)
+    """A thing "Task" with typed fields, and "Person" with an email, in
+    tenant_a (rolled back after the test)."""
+    task = grid_make(tenant_a, name="Task", fields=TASK_FIELDS)
+    person = grid_make(
+        tenant_a, name="Person", fields=[{"name": "Email", "data_type": "email"}]
+    )
+    fields = task.fields
+    return Catalog(
+        task.thing,
+        fields["Title"],
+        fields["Status"],
+        fields["Due"],
+        fields["Points"],
+        fields["Done"],
+        person.thing,
+        person.fields["Email"],
+    )

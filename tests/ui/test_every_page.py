@@ -20,8 +20,7 @@ from gathergrid import imports
 from tenants.models import KeyKind, Role
 from tenants.services import key_issue
 from tests.clients import ui_client
-from tests.factories import member_make
-from tests.ui.entries_setup import in_tenant, make_thing, person
+from tests.factories import grid_make, in_tenant, member_make, person
 from tests.ui.test_tracking_views import (
     account_id,
     identify,
@@ -87,7 +86,7 @@ class Sample:
 
 @pytest.fixture
 def sample(tenant_a, admin_a) -> Sample:
-    made = make_thing(
+    made = grid_make(
         tenant_a, name=HOSTILE["thing"], entries=[person(HOSTILE["value"], age=3)]
     )
     with in_tenant(tenant_a):

@@ -4,7 +4,7 @@ import pytest
 
 from gathergrid.models import Field, FieldEntry
 from tests.clients import ui_client
-from tests.ui.things_setup import field_make, in_tenant, thing_make, value_make
+from tests.factories import field_make, in_tenant, thing_make, value_make
 
 
 def _html(response) -> str:

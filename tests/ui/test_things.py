@@ -3,7 +3,7 @@
 import pytest
 
 from gathergrid.models import Entry, Thing
-from tests.ui.things_setup import field_make, in_tenant, thing_make
+from tests.factories import field_make, in_tenant, thing_make
 
 THINGS = "/t/tenant_a/things/"
 
