@@ -76,6 +76,15 @@ class Served:
                 return line.split(":", 1)[1].strip()
         raise AssertionError(f"{label} not printed:\n" + "\n".join(self.lines))
 
+    def demo(self) -> dict[str, str]:
+        """The demo tenant's URL, API key and admin, as the banner prints them."""
+        return {
+            "url": self.url,
+            "api_key": self.banner("API key"),
+            "email": self.banner("Admin email"),
+            "password": self.banner("Admin password"),
+        }
+
     def manage(self, *args: str, timeout: float = 120) -> str:
         """Run ``manage.py ARGS`` against the served database (same environment as
         the server, so the same embedded PostgreSQL); return its stdout."""
