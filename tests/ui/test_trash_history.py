@@ -9,6 +9,7 @@ from gathergrid.models import Entry, EntryHistory
 from tenants.models import Role
 from tests.clients import ui_client
 from tests.factories import grid_make, in_tenant, item_make, member_make, person
+from tests.ui.test_entries import row_ids
 
 
 def urls(made, entry_id: int) -> dict[str, str]:
@@ -21,10 +22,6 @@ def urls(made, entry_id: int) -> dict[str, str]:
         "history": f"{thing}/entries/{entry_id}/history/",
         "cell": f"{thing}/entries/{entry_id}/cell/",
     }
-
-
-def row_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'<tr id="entry-(\d+)"', html)]
 
 
 def test_delete_moves_an_entry_to_the_trash_and_restore_brings_it_back(
