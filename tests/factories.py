@@ -3,9 +3,9 @@ tenant's schema) things, fields, entries and classification items.
 
 ``created`` is a ``tenants.services.CreatedTenant`` (the ``tenant_a`` /
 ``tenant_b`` fixtures); the rows are rolled back with the test. Things, fields,
-entries and items are written by the domain's writers (gathergrid.services), as
-the API and the browser UI write them, so validation, positions and history are
-the real ones; ``value_make`` alone writes a bare row with the ORM."""
+entries and items are written by the domain's writers, the ones its resources
+register for /rest/v1 (gathergrid.resources), so validation, positions and
+history are the real ones; ``value_make`` alone writes bare rows with the ORM."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,13 +16,7 @@ from django.db import connection
 
 from core.writes import WriteContext
 from gathergrid.models import ClassificationItem, Entry, Field, FieldEntry, Thing
-from gathergrid.services import (
-    ClassificationItemWriter,
-    EntryWriter,
-    FieldEntryWriter,
-    FieldWriter,
-    ThingWriter,
-)
+from gathergrid.resources import CLASSIFICATION_ITEMS, ENTRIES, FIELDS, THINGS
 from tenants.models import Role, Tenant, User
 from tenants.services import CreatedTenant, membership_set, user_ensure
 
@@ -53,10 +47,10 @@ def member_make(
 
 # --- Things, fields, entries (in the tenant's schema) ------------------------------
 
-_things = ThingWriter()
-_fields = FieldWriter()
-_entries = EntryWriter(FieldEntryWriter())
-_items = ClassificationItemWriter()
+_things = THINGS.writer
+_fields = FIELDS.writer
+_entries = ENTRIES.writer
+_items = CLASSIFICATION_ITEMS.writer
 
 
 def _insert(writer, rows: Sequence[dict], user_id: str | None = None) -> list[int]:
