@@ -29,6 +29,9 @@ class Served:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env.pop("GATHERGRID_EMBEDDED_DB", None)
         env.update(GATHERGRID_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+        # The suite's settings (pytest-django put them in the environment):
+        # passwords set by `manage` here are checked by the server's hasher.
+        env.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
         self.env = env
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
@@ -72,6 +75,15 @@ class Served:
             if line.strip().startswith(label):
                 return line.split(":", 1)[1].strip()
         raise AssertionError(f"{label} not printed:\n" + "\n".join(self.lines))
+
+    def demo(self) -> dict[str, str]:
+        """The demo tenant's URL, API key and admin, as the banner prints them."""
+        return {
+            "url": self.url,
+            "api_key": self.banner("API key"),
+            "email": self.banner("Admin email"),
+            "password": self.banner("Admin password"),
+        }
 
     def manage(self, *args: str, timeout: float = 120) -> str:
         """Run ``manage.py ARGS`` against the served database (same environment as

@@ -8,7 +8,7 @@ from gathergrid import entry_sql
 from gathergrid.models import Entry, Field, Thing
 from gathergrid.selectors import entries_filtered, entry_query_parse
 from gathergrid.services import entries, fields, things
-from tests.conftest import in_tenant
+from tests.factories import in_tenant
 
 BY = WriteContext(user_id=None)
 

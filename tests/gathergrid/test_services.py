@@ -8,7 +8,7 @@ from core.writes import WriteContext
 from gathergrid.models import Entry, EntryHistory, Field, FieldEntry, Thing
 from gathergrid.services import entries, fields, things
 from gathergrid.services.field_entries import FIELD_ENTRY_WRITER
-from tests.conftest import in_tenant
+from tests.factories import in_tenant
 
 BY = WriteContext(user_id=None)
 

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.test import Client
 
 from tenants.models import AuthSession, Role
-from tests.conftest import PASSWORD, make_member, password_login, sign_in
+from tests.clients import password_login, sign_in
+from tests.factories import PASSWORD, member_make
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def _refresh(client: Client, api_key: str, refresh_token: str):
 
 
 def test_password_grant_returns_gotrue_session(tenant_a):
-    user = make_member(tenant_a.tenant, Role.EDITOR)
+    user = member_make(tenant_a.tenant, Role.EDITOR)
     response = password_login(Client(), tenant_a.api_key, user.email)
     assert response.status_code == 200
     body = response.json()
@@ -41,8 +42,8 @@ def test_password_grant_returns_gotrue_session(tenant_a):
 
 
 def test_access_token_carries_identity_tenants_and_default_tenant(tenant_a, tenant_b):
-    user = make_member(tenant_a.tenant, Role.ADMIN, email="both@example.com")
-    make_member(tenant_b.tenant, Role.VIEWER, email="both@example.com")
+    user = member_make(tenant_a.tenant, Role.ADMIN, email="both@example.com")
+    member_make(tenant_b.tenant, Role.VIEWER, email="both@example.com")
     session = sign_in(tenant_b.api_key, user)
     claims = jwt.decode(
         session.access_token,
@@ -61,13 +62,13 @@ def test_access_token_carries_identity_tenants_and_default_tenant(tenant_a, tena
 
 
 def test_email_is_case_insensitive(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     response = password_login(Client(), tenant_a.api_key, user.email.upper())
     assert response.status_code == 200
 
 
 def test_wrong_password_is_invalid_credentials(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     response = password_login(Client(), tenant_a.api_key, user.email, "wrong")
     assert response.status_code == 400
     assert response.json() == {
@@ -78,7 +79,7 @@ def test_wrong_password_is_invalid_credentials(tenant_a):
 
 
 def test_non_member_is_told_the_same_as_a_wrong_password(tenant_a, tenant_b):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     response = password_login(Client(), tenant_b.api_key, user.email)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
@@ -98,7 +99,7 @@ def test_missing_api_key_is_401_json(tenant_a):
 
 @pytest.mark.parametrize("key_attr", ["unknown", "tracking_key"])
 def test_unknown_or_tracking_key_is_401(tenant_a, key_attr):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     key = "gg_sk_" + "x" * 40 if key_attr == "unknown" else tenant_a.tracking_key
     response = password_login(Client(), key, user.email)
     assert response.status_code == 401
@@ -117,7 +118,7 @@ def test_malformed_json_is_400(tenant_a):
 
 
 def test_nul_in_credentials_is_400_not_500(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     response = password_login(Client(), tenant_a.api_key, user.email + "\x00")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_json"
@@ -144,7 +145,7 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(
     tenant_a, settings
 ):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 3
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     client = Client()
     for _ in range(3):
         assert (
@@ -159,7 +160,7 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(
 
 def test_successful_login_clears_earlier_failures(tenant_a, settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 3
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     client = Client()
     for _ in range(2):
         password_login(client, tenant_a.api_key, user.email, "bad")
@@ -169,14 +170,18 @@ def test_successful_login_clears_earlier_failures(tenant_a, settings):
     assert password_login(client, tenant_a.api_key, user.email).status_code == 200
 
 
-def test_passwords_are_hashed_with_argon2(tenant_a):
-    user = make_member(tenant_a.tenant)
+def test_passwords_are_hashed_with_argon2(tenant_a, settings):
+    """In production: the suite itself hashes with MD5 (tests/settings.py)."""
+    from config import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    user = member_make(tenant_a.tenant)
     assert user.password.startswith("argon2$")
     assert PASSWORD not in user.password
 
 
 def test_refresh_rotates_and_a_used_token_cannot_be_replayed(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     client = Client()
     first = _refresh(client, tenant_a.api_key, session.refresh_token)
@@ -201,7 +206,7 @@ def test_refresh_with_unknown_token_is_400(tenant_a):
 
 
 def test_refresh_with_another_tenants_key_is_refused(tenant_a, tenant_b):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     response = _refresh(Client(), tenant_b.api_key, session.refresh_token)
     assert response.status_code == 400
@@ -209,7 +214,7 @@ def test_refresh_with_another_tenants_key_is_refused(tenant_a, tenant_b):
 
 
 def test_refresh_after_removal_from_tenant_is_refused(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     user.memberships.all().delete()
     response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
@@ -217,7 +222,7 @@ def test_refresh_after_removal_from_tenant_is_refused(tenant_a):
 
 
 def test_get_user_returns_the_signed_in_user(tenant_a):
-    user = make_member(tenant_a.tenant, Role.VIEWER)
+    user = member_make(tenant_a.tenant, Role.VIEWER)
     session = sign_in(tenant_a.api_key, user)
     response = session.get("/auth/v1/user")
     assert response.status_code == 200
@@ -232,7 +237,7 @@ def test_get_user_without_token_is_401(tenant_a):
 
 
 def test_get_user_with_forged_token_is_401(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     claims = jwt.decode(session.access_token, options={"verify_signature": False})
     forged = jwt.encode(
@@ -247,7 +252,7 @@ def test_get_user_with_forged_token_is_401(tenant_a):
 
 
 def test_logout_revokes_the_session_and_its_refresh_tokens(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     response = session.post("/auth/v1/logout")
     assert response.status_code == 204
@@ -257,7 +262,7 @@ def test_logout_revokes_the_session_and_its_refresh_tokens(tenant_a):
 
 
 def test_logout_local_keeps_other_sessions(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     first = sign_in(tenant_a.api_key, user)
     second = sign_in(tenant_a.api_key, user)
     assert first.post("/auth/v1/logout?scope=local").status_code == 204
@@ -266,7 +271,7 @@ def test_logout_local_keeps_other_sessions(tenant_a):
 
 
 def test_logout_others_keeps_this_session(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     first = sign_in(tenant_a.api_key, user)
     second = sign_in(tenant_a.api_key, user)
     assert first.post("/auth/v1/logout?scope=others").status_code == 204
@@ -275,7 +280,7 @@ def test_logout_others_keeps_this_session(tenant_a):
 
 
 def test_inactive_user_cannot_sign_in(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     user.is_active = False
     user.save()
     response = password_login(Client(), tenant_a.api_key, user.email)
@@ -301,7 +306,7 @@ def test_settings_say_email_only_and_no_signup(tenant_a):
 
 
 def test_user_changes_own_password_and_metadata(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     response = session.client.put(
         "/auth/v1/user",
@@ -323,7 +328,7 @@ def test_user_changes_own_password_and_metadata(tenant_a):
 
 
 def test_weak_new_password_is_refused_and_old_one_still_works(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     response = session.client.put(
         "/auth/v1/user",

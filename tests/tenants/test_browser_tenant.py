@@ -5,28 +5,23 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.services import membership_remove
-from tests.conftest import make_member
+from tests.clients import ui_client
+from tests.factories import member_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.probe_urls")]
 
 
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_member_gets_their_tenant_and_role(tenant_a):
-    user = make_member(tenant_a.tenant, Role.VIEWER)
-    response = browser(user).get("/t/tenant_a/_probe")
+    user = member_make(tenant_a.tenant, Role.VIEWER)
+    response = ui_client(user).get("/t/tenant_a/_probe")
     assert response.status_code == 200
     assert response.json() == {"schema": "tenant_a", "role": "viewer", "things": []}
 
 
 @pytest.mark.parametrize("schema", ["tenant_b", "no_such", "public", "Bad-Name"])
 def test_other_or_unknown_tenant_is_404(tenant_a, tenant_b, schema):
-    user = make_member(tenant_a.tenant)
-    response = browser(user).get(f"/t/{schema}/_probe")
+    user = member_make(tenant_a.tenant)
+    response = ui_client(user).get(f"/t/{schema}/_probe")
     assert response.status_code == 404
 
 
@@ -37,8 +32,8 @@ def test_anonymous_is_sent_to_sign_in(tenant_a):
 
 
 def test_removed_member_gets_404_at_once(tenant_a):
-    user = make_member(tenant_a.tenant)
-    client = browser(user)
+    user = member_make(tenant_a.tenant)
+    client = ui_client(user)
     assert client.get("/t/tenant_a/_probe").status_code == 200
     membership_remove(user=user, tenant=tenant_a.tenant)
     assert client.get("/t/tenant_a/_probe").status_code == 404

@@ -9,12 +9,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def demo(served):
-    return {
-        "url": served.url,
-        "api_key": served.banner("API key"),
-        "email": served.banner("Admin email"),
-        "password": served.banner("Admin password"),
-    }
+    return served.demo()
 
 
 def test_sign_in_get_user_refresh_and_sign_out(demo):

@@ -12,7 +12,8 @@ from django.test import Client
 
 from tenants.models import Membership, Role
 from tenants.services import key_issue, key_revoke, membership_remove
-from tests.conftest import make_member, sign_in
+from tests.clients import sign_in
+from tests.factories import member_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.probe_urls")]
 
@@ -26,7 +27,7 @@ def things_in(schema: str) -> list[str]:
 
 
 def test_profile_header_selects_the_tenant(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = session.get(PROBE, **{"Accept-Profile": "tenant_a"})
     assert response.status_code == 200
     assert response.json()["schema"] == "tenant_a"
@@ -39,7 +40,7 @@ def test_profile_header_selects_the_tenant(tenant_a):
 def test_absent_or_public_profile_defaults_to_the_tokens_default_tenant(
     tenant_a, profile
 ):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     headers = {} if profile is None else {"Accept-Profile": profile}
     response = session.get(PROBE, **headers)
     assert response.status_code == 200
@@ -47,7 +48,7 @@ def test_absent_or_public_profile_defaults_to_the_tokens_default_tenant(
 
 
 def test_writes_use_content_profile_and_land_only_in_that_tenant(tenant_a, tenant_b):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant, Role.EDITOR))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant, Role.EDITOR))
     response = session.post(
         PROBE,
         {"name": "only-in-a"},
@@ -60,7 +61,7 @@ def test_writes_use_content_profile_and_land_only_in_that_tenant(tenant_a, tenan
 
 
 def test_write_with_another_tenants_content_profile_is_406(tenant_a, tenant_b):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = session.post(
         PROBE, {"name": "sneaky"}, **{"Content-Profile": "tenant_b"}
     )
@@ -69,7 +70,7 @@ def test_write_with_another_tenants_content_profile_is_406(tenant_a, tenant_b):
 
 
 def test_other_tenant_and_unknown_tenant_get_identical_answers(tenant_a, tenant_b):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     theirs = session.get(PROBE, **{"Accept-Profile": "tenant_b"})
     unknown = session.get(PROBE, **{"Accept-Profile": "tenant_zz"})
     assert theirs.status_code == unknown.status_code == 406
@@ -88,15 +89,15 @@ def test_other_tenant_and_unknown_tenant_get_identical_answers(tenant_a, tenant_
     ['tenant_a"; DROP SCHEMA tenant_b CASCADE; --', "pg_catalog", "Tenant_A", "a" * 64],
 )
 def test_malicious_or_invalid_profiles_are_406_and_reach_no_sql(tenant_a, profile):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = session.get(PROBE, **{"Accept-Profile": profile})
     assert response.status_code == 406
     assert things_in("tenant_b") is not None  # the schema is still there
 
 
 def test_member_of_both_needs_the_matching_api_key(tenant_a, tenant_b):
-    user = make_member(tenant_a.tenant, email="both@example.com")
-    make_member(tenant_b.tenant, email="both@example.com")
+    user = member_make(tenant_a.tenant, email="both@example.com")
+    member_make(tenant_b.tenant, email="both@example.com")
     session = sign_in(tenant_a.api_key, user)
     # A's key cannot open B, even for a member of B ...
     response = session.get(PROBE, **{"Accept-Profile": "tenant_b"})
@@ -111,7 +112,7 @@ def test_member_of_both_needs_the_matching_api_key(tenant_a, tenant_b):
 def test_other_tenants_key_with_own_token_cannot_reach_either_schema_wrongly(
     tenant_a, tenant_b
 ):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     session.api_key = tenant_b.api_key
     assert session.get(PROBE, **{"Accept-Profile": "tenant_b"}).status_code == 406
     assert session.get(PROBE, **{"Accept-Profile": "tenant_a"}).status_code == 401
@@ -119,7 +120,7 @@ def test_other_tenants_key_with_own_token_cannot_reach_either_schema_wrongly(
 
 
 def test_tracking_key_is_not_an_api_key(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     session.api_key = tenant_a.tracking_key
     response = session.get(PROBE)
     assert response.status_code == 401
@@ -127,7 +128,7 @@ def test_tracking_key_is_not_an_api_key(tenant_a):
 
 
 def test_removed_member_loses_access_at_once(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
     assert session.get(PROBE).status_code == 200
     membership_remove(user=user, tenant=tenant_a.tenant)
@@ -135,7 +136,7 @@ def test_removed_member_loses_access_at_once(tenant_a):
 
 
 def test_revoked_key_stops_working_at_once_and_a_second_key_keeps_working(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     key, second = key_issue(tenant=tenant_a.tenant, kind="api")
     session.api_key = second
     assert session.get(PROBE).status_code == 200
@@ -146,7 +147,7 @@ def test_revoked_key_stops_working_at_once_and_a_second_key_keeps_working(tenant
 
 
 def test_signed_out_session_cannot_use_its_access_token(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     assert session.post("/auth/v1/logout").status_code == 204
     response = session.get(PROBE)
     assert response.status_code == 401
@@ -154,7 +155,7 @@ def test_signed_out_session_cannot_use_its_access_token(tenant_a):
 
 
 def test_missing_api_key_is_401(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = Client().get(
         PROBE, headers={"Authorization": f"Bearer {session.access_token}"}
     )
@@ -163,7 +164,7 @@ def test_missing_api_key_is_401(tenant_a):
 
 
 def test_api_key_in_query_string_is_accepted(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = Client().get(
         f"{PROBE}?apikey={tenant_a.api_key}",
         headers={"Authorization": f"Bearer {session.access_token}"},
@@ -188,7 +189,7 @@ def _claims(session) -> dict:
 
 
 def test_forged_jwt_is_401_pgrst301(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     claims = _claims(session) | {"tenants": ["tenant_a", "tenant_b"]}
     session.access_token = jwt.encode(
         claims, "someone-elses-secret-that-is-32-bytes-long", algorithm="HS256"
@@ -200,13 +201,13 @@ def test_forged_jwt_is_401_pgrst301(tenant_a):
 
 
 def test_garbage_jwt_is_401_pgrst301(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     session.access_token = "not.a.jwt"
     assert session.get(PROBE).json()["code"] == "PGRST301"
 
 
 def test_expired_jwt_is_401_pgrst303(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     now = int(time.time())
     claims = _claims(session) | {"iat": now - 7200, "exp": now - 3600}
     session.access_token = jwt.encode(
@@ -220,7 +221,7 @@ def test_expired_jwt_is_401_pgrst303(tenant_a):
 
 def test_token_claiming_extra_tenants_grants_nothing(tenant_a, tenant_b):
     """Membership is re-checked server-side: the token's list is only a hint."""
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     claims = _claims(session) | {
         "tenants": ["tenant_a", "tenant_b"],
         "default_tenant": "tenant_b",
@@ -233,7 +234,7 @@ def test_token_claiming_extra_tenants_grants_nothing(tenant_a, tenant_b):
 
 
 def test_roles_are_reported_per_tenant(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant, Role.VIEWER))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant, Role.VIEWER))
     assert session.get(PROBE).json()["role"] == "viewer"
     Membership.objects.filter(tenant=tenant_a.tenant).update(role=Role.EDITOR)
     assert session.get(PROBE).json()["role"] == "editor"
@@ -242,7 +243,7 @@ def test_roles_are_reported_per_tenant(tenant_a):
 def test_resolution_costs_one_statement_and_search_path_is_reset(
     tenant_a, django_assert_num_queries
 ):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     # One statement checks access and sets the search_path; the unknown table
     # is answered without touching the database.
     with django_assert_num_queries(1):
@@ -254,7 +255,7 @@ def test_resolution_costs_one_statement_and_search_path_is_reset(
 
 
 def test_view_exception_on_api_path_is_json_500(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     session.client.raise_request_exception = False
     response = session.get(f"{PROBE}?boom=1")
     assert response.status_code == 500
@@ -263,7 +264,7 @@ def test_view_exception_on_api_path_is_json_500(tenant_a):
 
 
 def test_unknown_rest_path_is_json_404(tenant_a):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = session.get("/rest/v1/no_such_table")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from tests.rest.conftest import api_for
+from tests.clients import api_for
 from tests.tracking.test_bucket_api import browser_sdk_post, post
 from tracking.models import AccountUsage, Feedback
 

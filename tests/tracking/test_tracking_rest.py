@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.rest.conftest import api_for
+from tests.clients import api_for
 from tests.tracking.test_segment_api import REFERENCE_BATCH, basic, post
 
 pytestmark = pytest.mark.django_db

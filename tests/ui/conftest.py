@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 
 from tenants.models import Role
-from tests.conftest import make_member
+from tests.clients import ui_client
+from tests.factories import member_make
 
 
 @pytest.fixture(autouse=True)
@@ -16,30 +17,24 @@ def apply_imports_in_the_request(settings):
     settings.UI_IMPORT_APPLY_IN_BACKGROUND = False
 
 
-def ui_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def admin_a(tenant_a):
-    return make_member(tenant_a.tenant, Role.ADMIN)
+    return member_make(tenant_a.tenant, Role.ADMIN)
 
 
 @pytest.fixture
 def editor_a(tenant_a):
-    return make_member(tenant_a.tenant, Role.EDITOR)
+    return member_make(tenant_a.tenant, Role.EDITOR)
 
 
 @pytest.fixture
 def viewer_a(tenant_a):
-    return make_member(tenant_a.tenant, Role.VIEWER)
+    return member_make(tenant_a.tenant, Role.VIEWER)
 
 
 @pytest.fixture
 def admin_b(tenant_b):
-    return make_member(tenant_b.tenant, Role.ADMIN)
+    return member_make(tenant_b.tenant, Role.ADMIN)
 
 
 @pytest.fixture

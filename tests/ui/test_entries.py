@@ -22,12 +22,12 @@ from gathergrid.selectors import (
     entries_page,
     entry_query_parse,
 )
-from tests.ui.conftest import ui_client
-from tests.ui.entries_setup import (
+from tests.clients import ui_client
+from tests.factories import (
     entry_values,
+    grid_make,
     in_tenant,
-    make_item,
-    make_thing,
+    item_make,
     person,
 )
 
@@ -52,7 +52,7 @@ def row_ids(html: str) -> list[int]:
 
 @pytest.fixture
 def people(tenant_a):
-    return make_thing(tenant_a, entries=PEOPLE)
+    return grid_make(tenant_a, entries=PEOPLE)
 
 
 def test_grid_shows_one_row_per_entry_with_typed_inputs(client_a, people):
@@ -86,9 +86,9 @@ def test_grid_query_count_does_not_grow_with_entries_or_fields(client_a, tenant_
             assert client_a.get(grid_url(made)).status_code == 200
         return len(captured)
 
-    one = queries(make_thing(tenant_a, name="One", entries=[person("Ann")]))
+    one = queries(grid_make(tenant_a, name="One", entries=[person("Ann")]))
     thirty = queries(
-        make_thing(
+        grid_make(
             tenant_a,
             name="Thirty",
             entries=[person(f"P{i}", age=i, born="2020-01-01") for i in range(30)],
@@ -99,7 +99,7 @@ def test_grid_query_count_does_not_grow_with_entries_or_fields(client_a, tenant_
         for i in range(10)
     ]
     three = queries(
-        make_thing(
+        grid_make(
             tenant_a,
             name="Three",
             fields=ten_fields[:3],
@@ -107,7 +107,7 @@ def test_grid_query_count_does_not_grow_with_entries_or_fields(client_a, tenant_
         )
     )
     ten = queries(
-        make_thing(
+        grid_make(
             tenant_a,
             name="Ten",
             fields=ten_fields,
@@ -119,7 +119,7 @@ def test_grid_query_count_does_not_grow_with_entries_or_fields(client_a, tenant_
     # Sorted by a field, a page that runs past the entries with a value asks
     # for those without one too: at most two more queries, whatever the size.
     for size in (1, 30):
-        made = make_thing(
+        made = grid_make(
             tenant_a, name=f"Sorted {size}", entries=[person("Ann", age=3)] * size
         )
         age = made.fields["Age"].id
@@ -191,7 +191,7 @@ def test_an_unchecked_checkbox_saves_false(client_a, people, tenant_a):
 def test_classification_and_validity_cells_save_on_the_entry(
     client_a, people, tenant_a
 ):
-    gold = make_item(tenant_a, "Gold")
+    gold = item_make(tenant_a, "Gold")
     ann = people.entry_ids[0]
     assert (
         client_a.post(
@@ -275,7 +275,7 @@ def test_filters_sort_and_search_live_in_the_query_string(client_a, people, tena
     assert ids(f"f={people.fields['Born'].id}:empty:") == [bob]
     assert ids(f"f={people.fields['Born'].id}:lt:2000-01-01") == [ann]
     assert ids("q=ci") == [cid]
-    gold = make_item(tenant_a, "Gold")
+    gold = item_make(tenant_a, "Gold")
     client_a.post(cell_url(people, bob, "classification"), {"value": str(gold.id)})
     assert ids(f"class={gold.id}") == [bob]
     assert ids("class=none") == [ann, cid]
@@ -349,7 +349,7 @@ def test_an_editor_can_edit_cells(tenant_a, editor_a, people):
 def test_other_tenants_things_and_other_things_entries_are_not_found(
     client_a, client_b, tenant_a, tenant_b, people
 ):
-    other = make_thing(tenant_a, name="Other", entries=[person("Oz")])
+    other = grid_make(tenant_a, name="Other", entries=[person("Oz")])
     oz = other.entry_ids[0]
     name = people.fields["Name"].id
     # An entry of another thing, under this thing's URLs.
@@ -364,7 +364,7 @@ def test_other_tenants_things_and_other_things_entries_are_not_found(
     assert client_b.get(grid_url(people)).status_code == 404
     # B's thing (an id A's schema does not have) under A's URL.
     with in_tenant(tenant_b):
-        theirs = make_thing(tenant_b, name="Secret", entries=[person("Zed")])
+        theirs = grid_make(tenant_b, name="Secret", entries=[person("Zed")])
     with in_tenant(tenant_a):
         assert not Thing.objects.filter(pk=theirs.thing.id).exists()
     assert client_a.get(f"/t/tenant_a/things/{theirs.thing.id}/").status_code == 404
@@ -482,7 +482,7 @@ def test_filters_are_typed_like_their_field():
 def test_pages_sorted_by_a_field_follow_the_full_sort_with_empty_values_last(
     tenant_a, field, descending
 ):
-    made = make_thing(
+    made = grid_make(
         tenant_a,
         entries=[
             person("Bo", age=10, born="2001-01-01", vip=True),
@@ -513,7 +513,7 @@ def test_pages_sorted_by_a_field_follow_the_full_sort_with_empty_values_last(
 
 def test_values_and_names_are_escaped_in_the_grid(client_a, tenant_a):
     attack = '"><script>alert(1)</script>'
-    made = make_thing(
+    made = grid_make(
         tenant_a,
         name=f"Evil {attack}",
         fields=[

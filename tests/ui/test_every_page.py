@@ -19,9 +19,8 @@ from django.urls.converters import UUIDConverter
 from gathergrid import imports
 from tenants.models import KeyKind, Role
 from tenants.services import key_issue
-from tests.conftest import make_member
-from tests.ui.conftest import ui_client
-from tests.ui.entries_setup import in_tenant, make_thing, person
+from tests.clients import ui_client
+from tests.factories import grid_make, in_tenant, member_make, person
 from tests.ui.test_tracking_views import (
     account_id,
     identify,
@@ -87,7 +86,7 @@ class Sample:
 
 @pytest.fixture
 def sample(tenant_a, admin_a) -> Sample:
-    made = make_thing(
+    made = grid_make(
         tenant_a, name=HOSTILE["thing"], entries=[person(HOSTILE["value"], age=3)]
     )
     with in_tenant(tenant_a):
@@ -112,7 +111,7 @@ def sample(tenant_a, admin_a) -> Sample:
         comment=HOSTILE["comment"],
     )
     key, _ = key_issue(tenant=tenant_a.tenant, kind=KeyKind.API, label="ci")
-    member = make_member(tenant_a.tenant, Role.EDITOR, email="member@example.com")
+    member = member_make(tenant_a.tenant, Role.EDITOR, email="member@example.com")
     return Sample(
         kwargs={
             "schema": "tenant_a",
@@ -253,7 +252,7 @@ def test_every_page_renders_for_each_role(sample, tenant_a, admin_a, role):
     user = (
         admin_a
         if role == Role.ADMIN
-        else make_member(tenant_a.tenant, role, email=f"{role}@example.com")
+        else member_make(tenant_a.tenant, role, email=f"{role}@example.com")
     )
     client = ui_client(user)
     problems = []

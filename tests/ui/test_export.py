@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gathergrid import imports
 from gathergrid.models import Entry, FieldEntry
 from gathergrid.selectors import entries_filtered, entry_query_parse
-from tests.ui.entries_setup import in_tenant, make_item, make_thing
+from tests.factories import grid_make, in_tenant, item_make
 from tests.ui.test_imports import prepared
 
 ALL_TYPES = [
@@ -54,8 +54,8 @@ def values_by_name(tenant, thing) -> list[dict[str, str]]:
 def test_export_then_import_into_another_thing_gives_the_same_values(
     client_a, tenant_a
 ):
-    item = make_item(tenant_a, "Europe")
-    source = make_thing(
+    item = item_make(tenant_a, "Europe")
+    source = grid_make(
         tenant_a,
         name="Source",
         fields=ALL_TYPES,
@@ -81,7 +81,7 @@ def test_export_then_import_into_another_thing_gives_the_same_values(
             {"values": {"Name": "Bob"}, "validity_end_date": "2030-12-31"},
         ],
     ).thing
-    target = make_thing(tenant_a, name="Target", fields=ALL_TYPES).thing
+    target = grid_make(tenant_a, name="Target", fields=ALL_TYPES).thing
     _, rows = export(client_a, source)
     assert rows[0] == [
         "id",
@@ -115,7 +115,7 @@ def test_export_then_import_into_another_thing_gives_the_same_values(
 
 
 def test_export_follows_the_grids_filters_search_and_order(client_a, tenant_a):
-    made = make_thing(
+    made = grid_make(
         tenant_a,
         name="People",
         fields=[{"name": "Name"}, {"name": "Age", "data_type": "integer"}],
@@ -133,7 +133,7 @@ def test_export_follows_the_grids_filters_search_and_order(client_a, tenant_a):
     assert [row[1:3] for row in older[1:]] == [["Ada", "36"], ["Dee", "10"]]
     _, searched = export(client_a, made.thing, "?q=bo")
     assert [row[1] for row in searched[1:]] == ["Bob"]
-    item = make_item(tenant_a, "Kids")
+    item = item_make(tenant_a, "Kids")
     with in_tenant(tenant_a):
         Entry.objects.filter(pk=made.entry_ids[1]).update(classification_item=item)
     _, classified = export(client_a, made.thing, f"?class={item.id}")
@@ -145,7 +145,7 @@ def test_export_follows_the_grids_filters_search_and_order(client_a, tenant_a):
 def test_export_of_no_entries_is_the_header_alone_named_after_the_thing(
     client_a, tenant_a
 ):
-    thing = make_thing(tenant_a, name="Empty / thing", fields=[{"name": "Name"}]).thing
+    thing = grid_make(tenant_a, name="Empty / thing", fields=[{"name": "Name"}]).thing
     response, rows = export(client_a, thing)
     assert rows == [
         [
@@ -166,7 +166,7 @@ def test_export_of_no_entries_is_the_header_alone_named_after_the_thing(
 def test_viewers_may_export_and_other_tenants_may_not(
     viewer_client_a, client_b, tenant_a
 ):
-    thing = make_thing(
+    thing = grid_make(
         tenant_a,
         name="People",
         fields=[{"name": "Name"}],
@@ -179,7 +179,7 @@ def test_viewers_may_export_and_other_tenants_may_not(
 
 
 def test_export_rows_cross_cursor_batches_in_order(tenant_a):
-    made = make_thing(
+    made = grid_make(
         tenant_a,
         name="Many",
         fields=[{"name": "N", "data_type": "integer"}],
@@ -213,7 +213,7 @@ def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_import_back(
         {"name": "=Name", "data_type": "text", "required_for_initialization": True},
         {"name": "Count", "data_type": "integer"},
     ]
-    source = make_thing(
+    source = grid_make(
         tenant_a,
         name="Source",
         fields=fields,
@@ -225,7 +225,7 @@ def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_import_back(
     assert {row[2] for row in rows[1:]} == {"-5"}  # a number stays a number
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
-    target = make_thing(tenant_a, name="Target", fields=fields).thing
+    target = grid_make(tenant_a, name="Target", fields=fields).thing
     job = prepared(client_a, tenant_a, target, buffer.getvalue())
     assert (job.valid_rows, job.rejected_rows) == (len(formulas), 0)
     client_a.post(
@@ -235,7 +235,7 @@ def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_import_back(
 
 
 def test_the_template_and_rejected_rows_escape_formulas_too(client_a, tenant_a):
-    thing = make_thing(
+    thing = grid_make(
         tenant_a, name="T", fields=[{"name": "=cmd", "data_type": "integer"}]
     ).thing
     template = client_a.get(f"/t/tenant_a/things/{thing.id}/import/template.csv")

@@ -3,8 +3,8 @@
 import pytest
 
 from gathergrid.models import Field, FieldEntry
-from tests.ui.conftest import ui_client
-from tests.ui.things_setup import field_make, in_tenant, thing_make, value_make
+from tests.clients import ui_client
+from tests.factories import field_make, in_tenant, thing_make, value_make
 
 
 def _html(response) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from gathergrid import imports
 from gathergrid.models import ImportJob, ImportRow, ImportStatus
-from tests.ui.entries_setup import in_tenant, make_thing
+from tests.factories import grid_make, in_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ CSV = "Name,Age\nAda,36\nBob,41\nCy,29\n"
 
 def job_in(tenant, *, age_days: float, status: str = ImportStatus.MAPPING):
     """A staged upload whose last step was ``age_days`` ago."""
-    thing = make_thing(tenant, name=f"T{timezone.now().timestamp()}").thing
+    thing = grid_make(tenant, name=f"T{timezone.now().timestamp()}").thing
     with in_tenant(tenant):
         job = imports.import_job_create(
             thing=thing,

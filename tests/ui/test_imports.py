@@ -23,7 +23,7 @@ from gathergrid.models import (
     ImportStatus,
 )
 from gathergrid.services.entries import EntryWriter
-from tests.ui.entries_setup import DEFAULT_FIELDS, in_tenant, make_item, make_thing
+from tests.factories import DEFAULT_FIELDS, grid_make, in_tenant, item_make
 
 # The grid tests' fields, with long notes instead of the VIP flag.
 PEOPLE = [
@@ -87,7 +87,7 @@ GOOD_AND_BAD = (
 
 @pytest.fixture
 def people(tenant_a):
-    return make_thing(tenant_a, name="People", fields=PEOPLE).thing
+    return grid_make(tenant_a, name="People", fields=PEOPLE).thing
 
 
 # --- Parsing -----------------------------------------------------------------------
@@ -305,7 +305,7 @@ def test_validation_runs_in_chunks_with_progress(client_a, tenant_a, people):
 
 
 def test_entry_columns_are_checked_like_the_api(client_a, tenant_a, people):
-    item = make_item(tenant_a, "Europe")
+    item = item_make(tenant_a, "Europe")
     content = (
         "Name,classification_item,valid from,valid to\n"
         f"A,{item.id},2024-01-01,2024-12-31\n"
@@ -337,13 +337,13 @@ def test_entry_columns_are_checked_like_the_api(client_a, tenant_a, people):
 
 
 def test_references_must_name_an_entry_of_the_target_thing(client_a, tenant_a):
-    target = make_thing(
+    target = grid_make(
         tenant_a,
         name="Teams",
         fields=[{"name": "Team"}],
         entries=[{"values": {"Team": "Red"}}],
     )
-    thing = make_thing(
+    thing = grid_make(
         tenant_a,
         name="Players",
         fields=[
@@ -588,7 +588,7 @@ def test_viewers_cannot_import(viewer_client_a, client_a, tenant_a, people):
 
 
 def test_editors_can_import(tenant_a, people, editor_a):
-    from tests.ui.conftest import ui_client
+    from tests.clients import ui_client
 
     editor = ui_client(editor_a)
     job = prepared(editor, tenant_a, people, "Name\nA\n")
@@ -602,7 +602,7 @@ def test_another_tenants_and_another_things_jobs_are_not_found(
     client_a, client_b, tenant_a, people
 ):
     job = job_of(tenant_a, upload(client_a, people, "Name\nA\n"))
-    other = make_thing(tenant_a, name="Other", fields=[{"name": "Name"}]).thing
+    other = grid_make(tenant_a, name="Other", fields=[{"name": "Name"}]).thing
     assert client_b.get(base(people, f"{job.id}/")).status_code == 404
     assert (
         client_b.get(f"/t/tenant_b/things/{people.id}/import/{job.id}/").status_code

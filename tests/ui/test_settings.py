@@ -13,8 +13,8 @@ from django.test import Client
 
 from tenants.models import KeyKind, Membership, Role, TenantKey, User, hash_secret
 from tenants.services import key_issue
-from tests.conftest import PASSWORD, make_member, sign_in
-from tests.ui.conftest import ui_client
+from tests.clients import sign_in, ui_client
+from tests.factories import PASSWORD, member_make
 
 SETTINGS = "/t/tenant_a/settings/"
 KEYS = "/t/tenant_a/settings/keys/"
@@ -146,8 +146,8 @@ def test_viewer_sees_settings_but_no_key_or_member_management(viewer_client_a):
 
 @pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
 def test_non_admins_are_refused_every_key_and_member_change(tenant_a, role):
-    client = ui_client(make_member(tenant_a.tenant, role))
-    admin = make_member(tenant_a.tenant, Role.ADMIN)
+    client = ui_client(member_make(tenant_a.tenant, role))
+    admin = member_make(tenant_a.tenant, Role.ADMIN)
     key, _ = key_issue(tenant=tenant_a.tenant, kind=KeyKind.API)
     before = TenantKey.objects.filter(tenant=tenant_a.tenant).count()
     posts = [
@@ -308,7 +308,7 @@ def test_adding_a_new_person_shows_a_temporary_password_once_that_signs_in(
 
 
 def test_adding_an_existing_user_keeps_their_password(client_a, tenant_a, tenant_b):
-    user = make_member(tenant_b.tenant, Role.ADMIN, email="known@example.com")
+    user = member_make(tenant_b.tenant, Role.ADMIN, email="known@example.com")
     response = client_a.post(MEMBERS + "add/", {"email": user.email, "role": "viewer"})
     page = client_a.get(response["Location"])
     assert 'id="fresh-password"' not in text(page)
@@ -328,7 +328,7 @@ def test_adding_twice_or_a_bad_email_is_told_next_to_the_email(client_a, admin_a
 
 
 def test_role_change_takes_effect(client_a, tenant_a):
-    user = make_member(tenant_a.tenant, Role.VIEWER, email="v@example.com")
+    user = member_make(tenant_a.tenant, Role.VIEWER, email="v@example.com")
     response = client_a.post(MEMBERS + f"{user.pk}/role/", {"role": "editor"})
     assert response.status_code == 302
     assert Membership.objects.get(user=user, tenant=tenant_a.tenant).role == Role.EDITOR
@@ -347,7 +347,7 @@ def test_the_last_admin_can_be_neither_demoted_nor_removed(client_a, admin_a, te
         Membership.objects.get(user=admin_a, tenant=tenant_a.tenant).role == Role.ADMIN
     )
     # With a second admin, stepping down works.
-    make_member(tenant_a.tenant, Role.ADMIN, email="second@example.com")
+    member_make(tenant_a.tenant, Role.ADMIN, email="second@example.com")
     stepped = client_a.post(MEMBERS + f"{admin_a.pk}/role/", {"role": "editor"})
     assert stepped.status_code == 302 and stepped["Location"] == SETTINGS
     assert (
@@ -356,7 +356,7 @@ def test_the_last_admin_can_be_neither_demoted_nor_removed(client_a, admin_a, te
 
 
 def test_a_removed_member_loses_access_at_once(client_a, tenant_a):
-    user = make_member(tenant_a.tenant, Role.EDITOR, email="leaving@example.com")
+    user = member_make(tenant_a.tenant, Role.EDITOR, email="leaving@example.com")
     theirs = ui_client(user)
     assert theirs.get(SETTINGS).status_code == 200
     confirm = client_a.get(MEMBERS + f"{user.pk}/remove/")
@@ -397,7 +397,7 @@ def test_members_of_b_are_neither_listed_nor_changeable_through_a(
 def add_keys_and_members(tenant, count: int) -> None:
     for i in range(count):
         key_issue(tenant=tenant, kind=KeyKind.API, label=f"k{i}")
-        make_member(tenant, Role.VIEWER, email=f"member{i}@example.com")
+        member_make(tenant, Role.VIEWER, email=f"member{i}@example.com")
 
 
 @pytest.mark.parametrize("url", [SETTINGS, KEYS, MEMBERS])

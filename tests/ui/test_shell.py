@@ -5,12 +5,12 @@ from django.test import Client
 
 from tenants.models import Role
 from tenants.services import membership_set
-from tests.conftest import PASSWORD, make_member
-from tests.ui.conftest import ui_client
+from tests.clients import ui_client
+from tests.factories import PASSWORD, member_make
 
 
 def test_sign_in_with_the_api_password_starts_a_session(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     client = Client(enforce_csrf_checks=True)
     page = client.get("/login/")
     token = page.cookies["csrftoken"].value
@@ -28,7 +28,7 @@ def test_sign_in_with_the_api_password_starts_a_session(tenant_a):
 
 
 def test_sign_in_without_csrf_token_is_refused(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     client = Client(enforce_csrf_checks=True)
     response = client.post("/login/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
@@ -37,7 +37,7 @@ def test_sign_in_without_csrf_token_is_refused(tenant_a):
 
 def test_wrong_password_is_told_in_words_and_throttled(tenant_a, settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 2
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     client = Client()
     for _ in range(2):
         response = client.post("/login/", {"email": user.email, "password": "nope"})
@@ -49,7 +49,7 @@ def test_wrong_password_is_told_in_words_and_throttled(tenant_a, settings):
 
 
 def test_next_must_stay_on_this_site(tenant_a):
-    user = make_member(tenant_a.tenant)
+    user = member_make(tenant_a.tenant)
     response = Client().post(
         "/login/",
         {"email": user.email, "password": PASSWORD, "next": "https://evil.example/"},
@@ -71,14 +71,14 @@ def test_a_member_of_b_opening_a_urls_gets_404(tenant_a, client_b):
 
 
 def test_switcher_lists_only_the_users_tenants(tenant_a, tenant_b):
-    user = make_member(tenant_a.tenant, Role.VIEWER, email="both@example.com")
+    user = member_make(tenant_a.tenant, Role.VIEWER, email="both@example.com")
     client = ui_client(user)
     home = client.get("/")
     assert home.status_code == 302  # one tenant: straight in
     membership_set(user=user, tenant=tenant_b.tenant, role=Role.EDITOR)
     listing = client.get("/").content.decode()
     assert "/t/tenant_a/" in listing and "/t/tenant_b/" in listing
-    lonely = ui_client(make_member(tenant_b.tenant, email="only-b@example.com"))
+    lonely = ui_client(member_make(tenant_b.tenant, email="only-b@example.com"))
     page = lonely.get("/t/tenant_b/things/").content.decode()
     assert "/t/tenant_b/" in page and "/t/tenant_a/" not in page
 

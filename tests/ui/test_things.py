@@ -3,7 +3,7 @@
 import pytest
 
 from gathergrid.models import Entry, Thing
-from tests.ui.things_setup import field_make, in_tenant, thing_make
+from tests.factories import field_make, in_tenant, thing_make
 
 THINGS = "/t/tenant_a/things/"
 
@@ -248,7 +248,7 @@ def test_viewer_gets_403_on_every_write(tenant_a, viewer_client_a):
 
 
 def test_editor_may_create_things(tenant_a, editor_a):
-    from tests.ui.conftest import ui_client
+    from tests.clients import ui_client
 
     response = ui_client(editor_a).post(THINGS, {"new-name": "Customers"})
 

@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from gathergrid.models import Entry, EntryHistory
 from tenants.models import Role
-from tests.conftest import make_member
-from tests.ui.conftest import ui_client
-from tests.ui.entries_setup import in_tenant, make_item, make_thing, person
+from tests.clients import ui_client
+from tests.factories import grid_make, in_tenant, item_make, member_make, person
+from tests.ui.test_entries import row_ids
 
 
 def urls(made, entry_id: int) -> dict[str, str]:
@@ -24,14 +24,10 @@ def urls(made, entry_id: int) -> dict[str, str]:
     }
 
 
-def row_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'<tr id="entry-(\d+)"', html)]
-
-
 def test_delete_moves_an_entry_to_the_trash_and_restore_brings_it_back(
     client_a, tenant_a
 ):
-    made = make_thing(tenant_a, entries=[person("Ann"), person("Bob")])
+    made = grid_make(tenant_a, entries=[person("Ann"), person("Bob")])
     ann, bob = made.entry_ids
     u = urls(made, ann)
     response = client_a.post(u["delete"], {"next": u["grid"] + "?sort=-id"})
@@ -61,9 +57,9 @@ def test_delete_moves_an_entry_to_the_trash_and_restore_brings_it_back(
 
 
 def test_viewers_see_the_trash_but_cannot_restore(viewer_client_a, tenant_a):
-    made = make_thing(tenant_a, entries=[person("Ann")])
+    made = grid_make(tenant_a, entries=[person("Ann")])
     ann = made.entry_ids[0]
-    client_a = ui_client(make_member(tenant_a.tenant, Role.ADMIN))
+    client_a = ui_client(member_make(tenant_a.tenant, Role.ADMIN))
     u = urls(made, ann)
     client_a.post(u["delete"])
     trash = viewer_client_a.get(u["trash"]).content.decode()
@@ -76,9 +72,9 @@ def test_viewers_see_the_trash_but_cannot_restore(viewer_client_a, tenant_a):
 def test_history_says_who_changed_what_and_when_newest_first(
     client_a, admin_a, tenant_a
 ):
-    made = make_thing(tenant_a, entries=[person("Ann", age=30)], user_id=None)
+    made = grid_make(tenant_a, entries=[person("Ann", age=30)], user_id=None)
     ann = made.entry_ids[0]
-    gold = make_item(tenant_a, "Gold")
+    gold = item_make(tenant_a, "Gold")
     u = urls(made, ann)
     age = made.fields["Age"].id
     client_a.post(f"{u['cell']}f{age}/", {"value": "31"})
@@ -104,7 +100,7 @@ def test_history_says_who_changed_what_and_when_newest_first(
 
 def test_history_page_queries_do_not_grow_with_changes(client_a, tenant_a):
     def queries(changes: int) -> int:
-        made = make_thing(tenant_a, name=f"H{changes}", entries=[person("Ann")])
+        made = grid_make(tenant_a, name=f"H{changes}", entries=[person("Ann")])
         ann = made.entry_ids[0]
         u = urls(made, ann)
         name = made.fields["Name"].id
@@ -118,8 +114,8 @@ def test_history_page_queries_do_not_grow_with_changes(client_a, tenant_a):
 
 
 def test_history_of_an_entry_of_another_thing_is_not_found(client_a, tenant_a):
-    one = make_thing(tenant_a, name="One", entries=[person("Ann")])
-    two = make_thing(tenant_a, name="Two", entries=[person("Bob")])
+    one = grid_make(tenant_a, name="One", entries=[person("Ann")])
+    two = grid_make(tenant_a, name="Two", entries=[person("Bob")])
     path = f"/t/tenant_a/things/{one.thing.id}/entries/{two.entry_ids[0]}/history/"
     assert client_a.get(path).status_code == 404
     restore = f"/t/tenant_a/things/{one.thing.id}/entries/{two.entry_ids[0]}/restore/"
@@ -128,7 +124,7 @@ def test_history_of_an_entry_of_another_thing_is_not_found(client_a, tenant_a):
 
 def test_trash_page_queries_do_not_grow_with_deleted_entries(client_a, tenant_a):
     def queries(deleted: int) -> int:
-        made = make_thing(
+        made = grid_make(
             tenant_a,
             name=f"T{deleted}",
             entries=[person(f"P{i}", age=i) for i in range(deleted)],

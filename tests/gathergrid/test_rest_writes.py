@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gathergrid.models import Entry, Field, FieldDataType, FieldEntry, Thing
-from tests.rest.conftest import api_for
+from tests.clients import api_for
 
 pytestmark = pytest.mark.django_db
 

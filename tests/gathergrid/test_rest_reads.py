@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gathergrid.models import Thing
-from tests.rest.conftest import Api
+from tests.clients import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -407,7 +407,7 @@ def test_openapi_document(api):
 
 
 def test_reads_are_isolated_between_tenants(api, tenant_b):
-    from tests.rest.conftest import api_for
+    from tests.clients import api_for
 
     make_things(api, "secret-of-a")
     other = api_for(tenant_b, "admin", email="b-admin@example.com")

@@ -81,12 +81,7 @@ def api_error(call: Callable[[], object]) -> APIError:
 
 @pytest.fixture(scope="module")
 def demo(served) -> dict[str, str]:
-    return {
-        "url": served.url,
-        "api_key": served.banner("API key"),
-        "email": served.banner("Admin email"),
-        "password": served.banner("Admin password"),
-    }
+    return served.demo()
 
 
 @pytest.fixture

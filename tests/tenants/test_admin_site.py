@@ -1,9 +1,12 @@
-"""The Django admin at /admin/: staff only, tenant-aware, history per tenant,
-writes through the services, no unbounded counts."""
+"""The Django admin at /admin/ (tenants/admin_site.py): staff only,
+tenant-aware, history per tenant, every model registered, no unbounded counts.
+
+The domain's admins are tested in tests/gathergrid/test_admin.py; the tracking
+admins' own tests (search, read-only derived tables, query counts) are still
+here, until tests/tracking/ can take them."""
 
 import uuid
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.apps import apps
@@ -25,7 +28,16 @@ from gathergrid.models import (
 )
 from tenants.admin_site import SESSION_KEY, TENANT_FORM_FIELD, TenantAdminMixin
 from tenants.models import Role, User
-from tests.conftest import PASSWORD, in_tenant, make_member
+from tests.admin_pages import (
+    PICKER,
+    change_url,
+    changelist_queries,
+    changelist_url,
+    form_data,
+    pick,
+)
+from tests.clients import ui_client
+from tests.factories import PASSWORD, in_tenant, member_make
 from tracking.models import (
     Account,
     AccountDayUser,
@@ -41,102 +53,7 @@ from tracking.models import (
     Session,
 )
 
-PICKER = "/admin/pick-tenant/"
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser("root@example.com", PASSWORD)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def root(superuser) -> Client:
-    return signed_in(superuser)
-
-
-def pick(client: Client, schema: str) -> None:
-    response = client.post(PICKER, {"schema": schema})
-    assert response.status_code == 302, response.content
-    assert client.session[SESSION_KEY] == schema
-
-
-class _FormFields(HTMLParser):
-    """The values a browser would submit from the form with ``form_id``."""
-
-    def __init__(self, form_id: str | None) -> None:
-        super().__init__()
-        self.form_id = form_id
-        self.inside = False
-        self.data: dict[str, str] = {}
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            # Without an id: the page's first POST form other than "log out".
-            self.inside = attrs.get("id") == self.form_id or (
-                self.form_id is None
-                and not self.data
-                and attrs.get("method") == "post"
-                and attrs.get("id") != "logout-form"
-            )
-        if not self.inside or ("name" not in attrs and tag != "option"):
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in {"submit", "button"}:
-                return
-            if kind == "checkbox" and "checked" not in attrs:
-                return
-            self.data[attrs["name"]] = attrs.get("value") or (
-                "on" if kind == "checkbox" else ""
-            )
-        elif tag == "select":
-            self._select = attrs["name"]
-            self.data.setdefault(self._select, "")
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select] = attrs.get("value", "")
-        elif tag == "textarea":
-            self._textarea = attrs["name"]
-            self.data[self._textarea] = ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-            # Browsers drop the newline right after <textarea>.
-
-
-def form_data(client: Client, url: str, form_id: str | None) -> dict[str, str]:
-    page = client.get(url)
-    assert page.status_code == 200, page.content
-    parser = _FormFields(form_id)
-    parser.feed(page.content.decode())
-    return {k: v.lstrip("\n") for k, v in parser.data.items()}
-
-
-def change_url(obj) -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-
-
-def changelist_url(model) -> str:
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+# Browsers drop the newline right after <textarea>.
 
 
 # -- who may use it ------------------------------------------------------------------
@@ -153,8 +70,8 @@ def test_anonymous_visitor_is_sent_to_the_sign_in_page(db):
 
 
 def test_signed_in_user_who_is_not_staff_is_refused(tenant_a):
-    member = make_member(tenant_a.tenant, Role.ADMIN)
-    client = signed_in(member)
+    member = member_make(tenant_a.tenant, Role.ADMIN)
+    client = ui_client(member)
     response = client.get("/admin/", follow=True)
     assert response.status_code == 403
     assert client.get(changelist_url(Thing)).status_code == 302
@@ -163,11 +80,11 @@ def test_signed_in_user_who_is_not_staff_is_refused(tenant_a):
 
 
 def test_staff_user_sees_only_the_tenants_they_administer(tenant_a, tenant_b):
-    staff = make_member(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
-    make_member(tenant_b.tenant, Role.VIEWER, email="staff@example.com")
+    staff = member_make(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
+    member_make(tenant_b.tenant, Role.VIEWER, email="staff@example.com")
     staff.is_staff = True
     staff.save()
-    client = signed_in(staff)
+    client = ui_client(staff)
     page = client.get(PICKER)
     assert b"tenant_a" in page.content
     assert b"tenant_b" not in page.content
@@ -233,14 +150,14 @@ def test_picked_tenant_does_not_outlive_the_request(root, superuser, tenant_a):
     assert connection.schema_name == "public"
     # Another staff session has picked nothing.
     other = User.objects.create_superuser("other@example.com", PASSWORD)
-    assert signed_in(other).get(changelist_url(Thing)).status_code == 302
+    assert ui_client(other).get(changelist_url(Thing)).status_code == 302
 
 
 def test_picked_tenant_is_dropped_when_the_user_loses_access(tenant_a):
-    staff = make_member(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
+    staff = member_make(tenant_a.tenant, Role.ADMIN, email="staff@example.com")
     staff.is_staff = True
     staff.save()
-    client = signed_in(staff)
+    client = ui_client(staff)
     pick(client, "tenant_a")
     staff.memberships.update(role=Role.VIEWER)
     assert client.get(changelist_url(Thing)).status_code == 302
@@ -374,23 +291,6 @@ def _request(client: Client):
 # -- search and filters ----------------------------------------------------------------
 
 
-def test_entries_are_found_by_a_value_and_filtered_by_active(root, tenant_a):
-    with in_tenant(tenant_a):
-        thing = Thing.objects.create(name="Company")
-        name = Field.objects.create(thing=thing, name="Name")
-        acme = Entry.objects.create(thing=thing)
-        globex = Entry.objects.create(thing=thing, active=False)
-        FieldEntry.objects.create(entry=acme, field=name, entered_value="Acme Corp")
-        FieldEntry.objects.create(entry=globex, field=name, entered_value="Globex")
-    pick(root, "tenant_a")
-    found = root.get(changelist_url(Entry), {"q": "acme"}).context["cl"].result_list
-    assert [e.pk for e in found] == [acme.pk]
-    by_id = root.get(changelist_url(Entry), {"q": str(globex.pk)})
-    assert [e.pk for e in by_id.context["cl"].result_list] == [globex.pk]
-    inactive = root.get(changelist_url(Entry), {"active__exact": "0"})
-    assert [e.pk for e in inactive.context["cl"].result_list] == [globex.pk]
-
-
 def test_accounts_are_found_by_name_and_filtered_by_organization(root, tenant_a):
     with in_tenant(tenant_a):
         org = Organization.objects.create(external_id="org-1")
@@ -487,87 +387,6 @@ def test_deletion_is_confirmed_for_the_tenant_and_logged_with_it(root, tenant_a)
 # -- writes go through the services --------------------------------------------------
 
 
-def test_entry_edit_is_validated_and_recorded_by_the_entry_writer(root, tenant_a):
-    with in_tenant(tenant_a):
-        thing = Thing.objects.create(name="Company")
-        entry = Entry.objects.create(thing=thing)
-    pick(root, "tenant_a")
-    data = form_data(root, change_url(entry), "entry_form")
-
-    bad = root.post(
-        change_url(entry),
-        {
-            **data,
-            "validity_start_date": "2026-05-01",
-            "validity_end_date": "2026-04-01",
-        },
-    )
-    assert bad.status_code == 200
-    assert "must not be before validity_start_date" in bad.content.decode()
-
-    good = root.post(change_url(entry), {**data, "validity_end_date": "2026-04-01"})
-    assert good.status_code == 302, good.content
-    with in_tenant(tenant_a):
-        entry.refresh_from_db()
-        assert str(entry.validity_end_date) == "2026-04-01"
-        [change] = EntryHistory.objects.filter(entry=entry)
-        assert change.after == {"validity_end_date": "2026-04-01"}
-        assert str(change.changed_by) == root.session["_auth_user_id"]
-
-
-def test_value_edit_is_normalised_checked_and_recorded(root, tenant_a):
-    with in_tenant(tenant_a):
-        thing = Thing.objects.create(name="Company")
-        size = Field.objects.create(thing=thing, name="Size", data_type="integer")
-        entry = Entry.objects.create(thing=thing)
-        value = FieldEntry.objects.create(
-            entry=entry, field=size, entered_value="5", value_number=5
-        )
-    pick(root, "tenant_a")
-    data = form_data(root, change_url(value), "fieldentry_form")
-
-    bad = root.post(change_url(value), {**data, "entered_value": "many"})
-    assert bad.status_code == 200
-    assert "errorlist" in bad.content.decode()
-
-    good = root.post(change_url(value), {**data, "entered_value": " 42 "})
-    assert good.status_code == 302, good.content
-    with in_tenant(tenant_a):
-        value.refresh_from_db()
-        assert (value.entered_value, value.value_number) == ("42", 42)
-        [change] = EntryHistory.objects.filter(entry=entry, field=size)
-        assert (change.before, change.after) == (
-            {"entered_value": "5"},
-            {"entered_value": "42"},
-        )
-
-
-def test_entries_are_deactivated_and_restored_with_history_never_deleted(
-    root, tenant_a
-):
-    with in_tenant(tenant_a):
-        thing = Thing.objects.create(name="Company")
-        entry = Entry.objects.create(thing=thing)
-    pick(root, "tenant_a")
-    url = changelist_url(Entry)
-    for action in ("deactivate_selected", "restore_selected"):
-        response = root.post(
-            url,
-            {
-                "action": action,
-                "_selected_action": [entry.pk],
-                TENANT_FORM_FIELD: "tenant_a",
-            },
-        )
-        assert response.status_code == 302
-    with in_tenant(tenant_a):
-        actions = list(EntryHistory.objects.filter(entry=entry).values_list("action"))
-        assert actions == [("deactivate",), ("restore",)]
-        assert Entry.objects.get(pk=entry.pk).active
-    delete = change_url(entry).replace("/change/", "/delete/")
-    assert root.get(delete).status_code == 403
-
-
 def test_derived_tables_are_read_only(root, tenant_a):
     rows = seed_tenant(tenant_a)
     pick(root, "tenant_a")
@@ -581,29 +400,6 @@ def test_derived_tables_are_read_only(root, tenant_a):
 
 
 # -- fixed query counts ------------------------------------------------------------
-
-
-def _changelist_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries)
-
-
-def test_entry_list_costs_the_same_queries_for_one_row_as_for_thirty(root, tenant_a):
-    with in_tenant(tenant_a):
-        thing = Thing.objects.create(name="Company")
-        Entry.objects.create(thing=thing)
-    pick(root, "tenant_a")
-    url = changelist_url(Entry)
-    one = _changelist_queries(root, url)
-    with in_tenant(tenant_a):
-        other = Thing.objects.create(name="Other")
-        Entry.objects.bulk_create(
-            Entry(thing=thing if i % 2 else other) for i in range(29)
-        )
-    assert _changelist_queries(root, url) == one
-    assert one <= 12
 
 
 def test_event_list_costs_the_same_queries_for_one_row_as_for_thirty(root, tenant_a):
@@ -626,10 +422,10 @@ def test_event_list_costs_the_same_queries_for_one_row_as_for_thirty(root, tenan
         Event.objects.bulk_create(events([1]))
     pick(root, "tenant_a")
     url = changelist_url(Event)
-    one = _changelist_queries(root, url)
+    one = changelist_queries(root, url)
     with in_tenant(tenant_a):
         Event.objects.bulk_create(events(range(2, 31)))
-    assert _changelist_queries(root, url) == one
+    assert changelist_queries(root, url) == one
     assert one <= 10
 
 

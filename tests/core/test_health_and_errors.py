@@ -4,7 +4,8 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from tests.conftest import make_member, sign_in
+from tests.clients import sign_in
+from tests.factories import member_make
 
 
 @pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_healthz_is_503_when_the_database_is_down(monkeypatch):
 
 @pytest.mark.django_db
 def test_rest_request_while_database_is_down_is_503_json(tenant_a, monkeypatch):
-    session = sign_in(tenant_a.api_key, make_member(tenant_a.tenant))
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
 
     def down(**kwargs):
         raise OperationalError("connection refused")
