@@ -23,7 +23,17 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-test: $(STAMP) $(CHROMIUM)
+# The official JavaScript clients the tests drive (supabase-js, the tracking
+# SDKs), pinned by tests/js/package-lock.json; Node.js from Debian if missing.
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
+$(JS_STAMP): $(JS)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
+	@touch $(JS_STAMP)
+
+test: $(STAMP) $(CHROMIUM) $(JS_STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py migrate_schemas --noinput -v 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/tenants.py
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .data .pytest_cache .ruff_cache $(JS)/node_modules
