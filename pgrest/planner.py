@@ -367,10 +367,17 @@ def embed_columns(
     child_path = (*path, embed.label)
     level = query.embedded.get(child_path, Level())
     child = b.alias()
-    where = [
-        join_condition(relation, alias, child),
-        *level_where(b, target, child, level, soft_delete=relation.many),
-    ]
+
+    def where() -> str:
+        # Built after the columns it follows in the statement, so that the
+        # parameters are collected in the order their placeholders appear.
+        return " AND ".join(
+            [
+                join_condition(relation, alias, child),
+                *level_where(b, target, child, level, soft_delete=relation.many),
+            ]
+        )
+
     if embed.spread:
         if relation.many:
             raise PostgrestError(
@@ -387,7 +394,7 @@ def embed_columns(
                 expr, label = column_sql.rsplit(" AS ", 1)
                 columns.append(
                     f"(SELECT {expr} FROM {target.table} {child} "
-                    f"WHERE {' AND '.join(where)}) AS {label}"
+                    f"WHERE {where()}) AS {label}"
                 )
         return columns
     inner_columns = select_list(b, target, child, embed.select, query, child_path)
@@ -395,8 +402,7 @@ def embed_columns(
         # `embed!inner()`: it filters the parents but is left out of the rows.
         return []
     sql = (
-        f"SELECT {', '.join(inner_columns)} FROM {target.table} {child} "
-        f"WHERE {' AND '.join(where)}"
+        f"SELECT {', '.join(inner_columns)} FROM {target.table} {child} WHERE {where()}"
     )
     row = b.alias()
     if relation.many:

@@ -259,7 +259,7 @@ def test_view_exception_on_api_path_is_json_500(tenant_a):
     session.client.raise_request_exception = False
     response = session.get(f"{PROBE}?boom=1")
     assert response.status_code == 500
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     assert set(response.json()) == {"code", "message", "details", "hint"}
 
 
@@ -267,6 +267,6 @@ def test_unknown_rest_path_is_json_404(tenant_a):
     session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
     response = session.get("/rest/v1/no_such_table")
     assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     body = json.loads(response.content)
     assert set(body) == {"code", "message", "details", "hint"}
