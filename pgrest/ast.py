@@ -158,6 +158,7 @@ class Preferences:
     handling: Literal["strict", "lenient"] = "lenient"
     max_affected: int | None = None
     tx: Literal["commit", "rollback"] | None = None
+    timezone: str | None = None  # timestamps rendered in this zone
     # Recognised preferences, as PostgREST echoes them in Preference-Applied.
     applied: tuple[str, ...] = ()
     # Preferences that were not understood (an error under handling=strict).

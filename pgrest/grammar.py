@@ -896,7 +896,9 @@ _APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling")
 _INT64 = re.compile(r"-?[0-9]{1,19}")
 
 
-def parse_prefer(values: list[str]) -> Preferences:
+def parse_prefer(
+    values: list[str], *, timezones: Callable[[], frozenset[str]] | None = None
+) -> Preferences:
     """Parse the ``Prefer`` header values (each may hold comma-separated prefs).
 
     Like PostgREST: each preference is matched exactly (after trimming), the
@@ -909,12 +911,15 @@ def parse_prefer(values: list[str]) -> Preferences:
       stays ``None``.
     * ``max-affected=<int>`` only takes effect with ``handling=strict``:
       ``max_affected`` is ``None`` otherwise. A non-integer is ``invalid``.
-    * ``timezone=...`` and ``params=single-object`` are ``invalid``: not
-      supported here (PostgREST too rejects a time zone it does not know).
+    * ``timezone=<name>`` is applied when ``timezones()`` (PostgreSQL's
+      ``pg_timezone_names``, asked only when a time zone is given) has it, and
+      ``invalid`` otherwise, as in PostgREST. ``params=single-object`` is
+      ``invalid``: not supported here.
     * Empty items (``count=exact,``) are ignored. Never raises.
     """
     chosen: dict[str, str] = {}
     max_affected: int | None = None
+    timezone: str | None = None
     invalid: list[str] = []
     for header in values:
         for raw in header.split(","):
@@ -931,12 +936,20 @@ def parse_prefer(values: list[str]) -> Preferences:
                     invalid.append(pref)
                 elif max_affected is None:
                     max_affected = parsed
+            elif pref.startswith("timezone="):
+                name = pref[len("timezone=") :]
+                if timezones is None or name not in timezones():
+                    invalid.append(pref)
+                elif timezone is None:
+                    timezone = name
             else:
                 invalid.append(pref)
     handling = chosen.get("handling", "lenient")
     if handling != "strict":
         max_affected = None
     applied = [f"{c}={chosen[c]}" for c in _APPLIED_ORDER if c in chosen]
+    if timezone is not None:
+        applied.append(f"timezone={timezone}")
     if max_affected is not None:
         applied.append(f"max-affected={max_affected}")
     missing = chosen.get("missing")
@@ -948,6 +961,7 @@ def parse_prefer(values: list[str]) -> Preferences:
         handling=handling,
         max_affected=max_affected,
         tx=chosen.get("tx"),
+        timezone=timezone,
         applied=tuple(applied),
         invalid=tuple(invalid),
     )

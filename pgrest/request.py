@@ -1,10 +1,12 @@
 """The API request (PostgREST's ``ApiRequest``): media type negotiation, the
 query string and ``Prefer`` header parsed by the grammar, the JSON body."""
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.db import connection
 from django.http import HttpRequest
 
 from core.http import json_has_nul
@@ -63,6 +65,14 @@ def negotiate(request: HttpRequest) -> Negotiated:
     )
 
 
+@functools.cache
+def timezone_names() -> frozenset[str]:
+    """The time zones PostgreSQL knows (read once per process)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        return frozenset(name for (name,) in cursor.fetchall())
+
+
 def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
     params = [(key, value) for key, values in request.GET.lists() for value in values]
     if any("\x00" in key or "\x00" in value for key, value in params):
@@ -72,7 +82,9 @@ def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
             'invalid byte sequence for encoding "UTF8": 0x00', code="22021"
         )
     query = grammar.parse_query(params)
-    prefs = grammar.parse_prefer([request.headers.get("Prefer", "")])
+    prefs = grammar.parse_prefer(
+        [request.headers.get("Prefer", "")], timezones=timezone_names
+    )
     if prefs.handling == "strict" and prefs.invalid:
         raise PostgrestError(
             "Invalid preferences given with handling=strict",

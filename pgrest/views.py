@@ -410,9 +410,15 @@ def resource_view(request: HttpRequest, name: str) -> HttpResponse:
         raise error
     query, prefs = parse_request(request)
     try:
-        if request.method in WRITE_METHODS or prefs.count or prefs.tx:
+        if request.method in WRITE_METHODS or prefs.count or prefs.tx or prefs.timezone:
             # Writes are all or nothing; a count and its page share a snapshot.
             with transaction.atomic():
+                if prefs.timezone:
+                    # Timestamps are rendered by PostgreSQL in its session zone.
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT set_config('timezone', %s, true)", [prefs.timezone]
+                        )
                 response = handler(request, resource, query, prefs)
                 if prefs.tx == "rollback":
                     transaction.set_rollback(True)

@@ -1,6 +1,8 @@
 """/rest/v1 against the behaviour PostgREST v12.2.9's own test suite
 (test/spec/Feature/Query/*.hs) pins down; each test names the spec case."""
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -210,3 +212,31 @@ def test_a_nul_byte_in_a_write_filter_changes_nothing(api, tasks, method, tenant
     with tenant_a.tenant:
         thing = Thing.objects.get(pk=tasks.thing.id)
     assert (thing.active, thing.description) == (True, "")
+
+
+# PreferencesSpec, "should change timezone without handling=strict"
+def test_prefer_timezone_renders_timestamps_in_that_zone(api, tasks):
+    path = f"things?id=eq.{tasks.thing.id}&select=created_at"
+    utc = api.get(path).json()[0]["created_at"]
+    response = api.get(path, prefer="timezone=America/Los_Angeles")
+    assert response.status_code == 200
+    assert response["Preference-Applied"] == "timezone=America/Los_Angeles"
+    local = response.json()[0]["created_at"]
+    assert local[-6:] in {"-08:00", "-07:00"}
+    assert datetime.fromisoformat(local) == datetime.fromisoformat(utc)
+
+
+# PreferencesSpec, "should throw error with handling=strict"
+def test_an_unknown_timezone_is_refused_under_strict_handling(api, tasks):
+    response = api.get("things", prefer="handling=strict, timezone=Invalid/Timezone")
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST122"
+    assert response.json()["details"] == (
+        "Invalid preferences: timezone=Invalid/Timezone"
+    )
+
+
+def test_an_unknown_timezone_is_ignored_otherwise(api, tasks):
+    response = api.get("things", prefer="timezone=Invalid/Timezone")
+    assert response.status_code == 200
+    assert "Preference-Applied" not in response

@@ -855,9 +855,25 @@ def test_prefer_malformed_max_affected_is_invalid():
     assert prefs.invalid == ("max-affected=ten", "max-affected=99999999999999999999")
 
 
-def test_prefer_timezone_and_params_are_invalid_here():
-    prefs = parse_prefer(["timezone=America/Los_Angeles, params=single-object"])
-    assert prefs.invalid == ("timezone=America/Los_Angeles", "params=single-object")
+def test_prefer_timezone_is_applied_when_the_database_knows_it():
+    # PostgREST 12 PreferencesSpec, "test Prefer: timezone=America/Los_Angeles".
+    known = lambda: frozenset({"America/Los_Angeles"})  # noqa: E731
+    prefs = parse_prefer(
+        ["handling=strict, timezone=America/Los_Angeles"], timezones=known
+    )
+    assert prefs.timezone == "America/Los_Angeles"
+    assert prefs.applied == ("handling=strict", "timezone=America/Los_Angeles")
+    assert prefs.invalid == ()
+
+
+def test_prefer_unknown_timezone_and_params_are_invalid():
+    # PreferencesSpec, "test Prefer: timezone=Invalid/Timezone".
+    known = lambda: frozenset({"UTC"})  # noqa: E731
+    prefs = parse_prefer(
+        ["timezone=Invalid/Timezone, params=single-object"], timezones=known
+    )
+    assert prefs.timezone is None
+    assert prefs.invalid == ("timezone=Invalid/Timezone", "params=single-object")
 
 
 def test_prefer_empty_items_are_ignored():
