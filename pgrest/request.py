@@ -4,6 +4,7 @@ query string and ``Prefer`` header parsed by the grammar, the JSON body."""
 import functools
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from django.db import connection
@@ -19,7 +20,7 @@ SINGULAR = "application/vnd.pgrst.object+json"
 ARRAY = "application/vnd.pgrst.array+json"
 CSV = "text/csv"
 OPENAPI = "application/openapi+json"
-WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,39 @@ def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
     return query, prefs
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+def nul_in_body() -> PostgrestError:
+    # What PostgreSQL (and so PostgREST) answers for \u0000 in jsonb.
+    return PostgrestError(
+        "unsupported Unicode escape sequence",
+        code="22P05",
+        status=400,
+        details="\\u0000 cannot be converted to text.",
+    )
+
+
 def json_body(request: HttpRequest) -> Any:
+    """The body as JSON; a form (``a=1&b=x``) is one object of texts, as
+    PostgREST reads it (InsertSpec, "accepts disparate json types")."""
     content_type = (request.content_type or JSON).lower()
+    if content_type == FORM:
+        try:
+            pairs = parse_qsl(request.body.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise PostgrestError(
+                "Empty or invalid form", code="PGRST102", status=400
+            ) from None
+        if any("\x00" in key or "\x00" in value for key, value in pairs):
+            raise nul_in_body()
+        return dict(pairs)
     if content_type not in {JSON, "text/plain", SINGULAR}:
         raise PostgrestError(
             f"Content-Type not acceptable: {content_type}",
             code="PGRST102",
             status=415,
-            hint="Send application/json.",
+            hint="Send application/json (or a form).",
         )
     if not request.body.strip():
         raise PostgrestError("Empty or invalid json", code="PGRST102", status=400)
@@ -113,11 +139,5 @@ def json_body(request: HttpRequest) -> Any:
             "Empty or invalid json", code="PGRST102", status=400, details=str(error)
         ) from None
     if json_has_nul(request.body, data):
-        # What PostgreSQL (and so PostgREST) answers for \u0000 in jsonb.
-        raise PostgrestError(
-            "unsupported Unicode escape sequence",
-            code="22P05",
-            status=400,
-            details="\\u0000 cannot be converted to text.",
-        )
+        raise nul_in_body()
     return data

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import orjson
 from django.http import HttpRequest, HttpResponse
@@ -88,3 +89,21 @@ def content_range(offset: int, count: int, total: int | None) -> str:
     if count == 0:
         return f"*/{total_text}"
     return f"{offset}-{offset + count - 1}/{total_text}"
+
+
+def content_location(request: HttpRequest, table: str) -> str:
+    """``/<table>?<query string sorted by key>`` as PostgREST sends with a read
+    (QuerySpec, "Canonical location"); an ``apikey`` parameter, a secret, is
+    left out."""
+    params = sorted(
+        (
+            (key, value)
+            for key, values in request.GET.lists()
+            if key != "apikey"
+            for value in values
+        ),
+        key=lambda item: item[0],
+    )
+    if not params:
+        return f"/{table}"
+    return f"/{table}?" + urlencode(params, quote_via=quote, safe="-_.~")

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from pgrest import grammar
-from pgrest.ast import Preferences, Query
+from pgrest.ast import Condition, Preferences, Query
 from pgrest.errors import PostgrestError, postgrest_error_from_database
 from pgrest.planner import plan_read, plan_target_ids
 from pgrest.registry import Resource, Upsert, WriteContext, get_resource
@@ -28,6 +28,7 @@ from pgrest.request import (
     parse_request,
 )
 from pgrest.response import (
+    content_location,
     content_range,
     preference_applied,
     render_rows,
@@ -119,6 +120,7 @@ def read(request: HttpRequest, resource: Resource, query: Query, prefs: Preferen
         media_type=negotiated.content_type,
         headers={
             "Content-Range": content_range(offset, count, total),
+            "Content-Location": content_location(request, resource.name),
             "Preference-Applied": preference_applied(prefs),
         },
         request=request,
@@ -361,13 +363,80 @@ def delete(request, resource, query, prefs):
     check_max_affected(prefs, len(ids))
     ctx = WriteContext(user_id=request.rest_auth.user_id)
     deleted = resource.writer.delete(ids, ctx=ctx) if ids else []
-    if (prefs.return_ or "minimal") == "representation":
-        # The rows as they are now (soft-deleted rows included).
-        return write_response(
-            request, resource, query, prefs, deleted, negotiated, created=False
-        )
+    # With return=representation: the rows as they are now (soft-deleted).
     return write_response(
         request, resource, query, prefs, deleted, negotiated, created=False
+    )
+
+
+def _put_target(resource: Resource, query: Query) -> str:
+    """The primary key value a PUT names: its one filter must be ``pk=eq.<v>``."""
+    if query.root.limit is not None or query.root.offset:
+        raise PostgrestError(
+            "limit/offset querystring parameters are not allowed for PUT",
+            code="PGRST114",
+            status=400,
+        )
+    filters = query.root.filters
+    only = filters[0] if len(filters) == 1 else None
+    if not (
+        isinstance(only, Condition)
+        and only.path.column == resource.primary_key
+        and not only.path.json_path
+        and only.operator == "eq"
+        and not (only.negated or only.quantifier)
+        and not query.embedded
+    ):
+        raise PostgrestError(
+            "Filters must include all and only primary key columns with 'eq' operators",
+            code="PGRST105",
+            status=405,
+        )
+    return str(only.value)
+
+
+def put(request, resource, query, prefs):
+    """``PUT /table?id=eq.<id>``: replace the given columns of that row.
+
+    As PostgREST: only the primary key filter, no limit/offset, the body's
+    primary key (if given) must match the URL's, an array puts its first
+    element. Unlike PostgREST, a PUT cannot create the row: ids are assigned by
+    the server, so a missing row is 404 (create rows with POST)."""
+    require_writer(request, resource)
+    negotiated = negotiate(request)
+    target = _put_target(resource, query)
+    body = json_body(request)
+    if isinstance(body, list):
+        body = body[0] if body else {}
+    if not isinstance(body, dict):
+        raise PostgrestError(
+            "Empty or invalid json",
+            code="PGRST102",
+            status=400,
+            details="PUT takes one JSON object.",
+        )
+    pk = resource.primary_key
+    if pk in body and str(body.pop(pk)) != target:
+        raise PostgrestError(
+            "Payload values do not match URL in primary key column(s)",
+            code="PGRST115",
+            status=400,
+        )
+    body_columns(resource, body, for_update=True)
+    ids = _locked_ids(resource, query, soft_delete=False)
+    if not ids:
+        raise PostgrestError(
+            f"No row of {resource.name} has {pk} {target}",
+            code="PGRST116",
+            status=404,
+            hint="PUT replaces an existing row; create rows with POST "
+            "(ids are assigned by the server).",
+        )
+    ctx = WriteContext(user_id=request.rest_auth.user_id)
+    if body:
+        resource.writer.update(ids, body, ctx=ctx)
+    return write_response(
+        request, resource, query, prefs, ids, negotiated, created=False
     )
 
 
@@ -384,9 +453,11 @@ HANDLERS = {
     "GET": read,
     "HEAD": read,
     "POST": create,
+    "PUT": put,
     "PATCH": update,
     "DELETE": delete,
 }
+ALLOWED = ", ".join([*HANDLERS, "OPTIONS"])
 
 
 @csrf_exempt
@@ -406,7 +477,7 @@ def resource_view(request: HttpRequest, name: str) -> HttpResponse:
             code="PGRST117",
             status=405,
         )
-        error.headers["Allow"] = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+        error.headers["Allow"] = ALLOWED
         raise error
     query, prefs = parse_request(request)
     try:

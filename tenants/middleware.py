@@ -80,8 +80,12 @@ def resolve_rest_request(request: HttpRequest) -> RestAuth:
         )
     claims = access_token_decode(bearer)
     header = "Accept-Profile" if request.method in READ_METHODS else "Content-Profile"
-    profile = request.headers.get(header, "").strip()
-    if not profile or profile == "public":
+    sent = request.headers.get(header)
+    profile = (sent or "").strip()
+    # A header sent empty is refused like any unknown profile: the WSGI server
+    # hands over a value it cannot decode (non-ASCII) as "", and serving the
+    # default tenant instead would answer for a tenant the client did not name.
+    if sent is None or profile == "public":
         profile = claims.default_tenant or ""
     if is_valid_schema_name(profile):
         # Point the connection at the tenant before the access check, so that

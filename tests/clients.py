@@ -111,6 +111,9 @@ class Api:
     def post(self, path: str, body, *, prefer: str | None = None, **headers):
         return self._send("POST", path, body, prefer, headers)
 
+    def put(self, path: str, body, *, prefer: str | None = None, **headers):
+        return self._send("PUT", path, body, prefer, headers)
+
     def patch(self, path: str, body, *, prefer: str | None = None, **headers):
         return self._send("PATCH", path, body, prefer, headers)
 

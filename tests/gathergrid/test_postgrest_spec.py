@@ -240,3 +240,116 @@ def test_an_unknown_timezone_is_ignored_otherwise(api, tasks):
     response = api.get("things", prefer="timezone=Invalid/Timezone")
     assert response.status_code == 200
     assert "Preference-Applied" not in response
+
+
+# QuerySpec, "Canonical location": "Sets Content-Location with alphabetized params"
+def test_a_read_names_its_canonical_location(api, tasks):
+    response = api.get(f"things?select=id,name&id=eq.{tasks.thing.id}")
+    assert response["Content-Location"] == (
+        f"/things?id=eq.{tasks.thing.id}&select=id%2Cname"
+    )
+    assert api.get("things")["Content-Location"] == "/things"
+
+
+def test_the_canonical_location_never_echoes_the_api_key(api, tasks):
+    response = api.get(f"things?apikey={api.session.api_key}&id=eq.1")
+    assert response["Content-Location"] == "/things?id=eq.1"
+
+
+# InsertSpec, "accepts disparate json types" (a form body)
+def test_a_form_urlencoded_body_is_one_object(api, tasks, tenant_a):
+    response = api.post(
+        "things",
+        "name=From+a+form&description=caf%C3%A9",
+        prefer="return=representation",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 201, response.content
+    row = response.json()[0]
+    assert (row["name"], row["description"]) == ("From a form", "café")
+
+
+def test_a_form_body_with_nul_is_refused(api, tasks):
+    response = api.post(
+        "things", "name=a%00b", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "22P05"
+
+
+# UpsertSpec, "with PUT": "Updating row", "succeeds on table with single pk col"
+def test_put_replaces_the_row_its_primary_key_names(api, tasks):
+    thing = tasks.thing.id
+    response = api.put(
+        f"things?id=eq.{thing}",
+        [{"id": thing, "name": "Job", "description": "put"}],
+        prefer="return=representation",
+    )
+    assert response.status_code == 200, response.content
+    row = response.json()[0]
+    assert (row["id"], row["name"], row["description"]) == (thing, "Job", "put")
+    assert api.put(f"things?id=eq.{thing}", {"name": "Job"}).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        # UpsertSpec, "fails if limit is specified" / "fails if offset is specified"
+        ("things?id=eq.{id}&limit=1", 400, "PGRST114"),
+        ("things?id=eq.{id}&offset=1", 400, "PGRST114"),
+        # "rejects every other filter than pk cols eq's"
+        ("things?name=eq.Task", 405, "PGRST105"),
+        ("things?id=not.eq.{id}", 405, "PGRST105"),
+        ("things?id=in.({id})", 405, "PGRST105"),
+        ("things?and=(id.eq.{id})", 405, "PGRST105"),
+        ("things", 405, "PGRST105"),
+    ],
+)
+def test_put_restrictions(api, tasks, query, status, code):
+    response = api.put(query.format(id=tasks.thing.id), {"name": "Job"})
+    assert response.status_code == status
+    assert response.json()["code"] == code
+
+
+# UpsertSpec, "fails if the uri primary key doesn't match the payload primary key"
+def test_put_with_another_primary_key_in_the_body_is_pgrst115(api, tasks):
+    thing = tasks.thing.id
+    response = api.put(f"things?id=eq.{thing}", {"id": thing + 1, "name": "Job"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "PGRST115"
+
+
+def test_put_cannot_create_a_row_with_a_chosen_id(api, tasks, tenant_a):
+    response = api.put("things?id=eq.987654", {"name": "New"})
+    assert response.status_code == 404
+    assert "POST" in response.json()["hint"]
+    with tenant_a.tenant:
+        assert not Thing.objects.filter(name="New").exists()
+
+
+def test_put_by_a_viewer_is_refused(viewer_api, tasks, tenant_a):
+    response = viewer_api.put(f"things?id=eq.{tasks.thing.id}", {"name": "Job"})
+    assert response.status_code == 403
+    with tenant_a.tenant:
+        assert Thing.objects.get(pk=tasks.thing.id).name == "Task"
+
+
+def test_a_method_not_served_lists_what_is(api):
+    response = api.session.client.generic(
+        "TRACE", "/rest/v1/things", headers=api._headers("TRACE", None, {})
+    )
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+def test_an_empty_profile_header_is_an_unknown_profile(api, tasks):
+    # What the WSGI server hands over for a value it cannot decode (non-ASCII).
+    response = api.get("things", **{"Accept-Profile": ""})
+    assert response.status_code == 406
+    assert response.json()["code"] == "PGRST106"
+
+
+def test_a_non_ascii_profile_is_an_unknown_profile(api, tasks):
+    response = api.get("things", **{"Accept-Profile": "xyzé"})
+    assert response.status_code == 406
+    assert response.json()["code"] == "PGRST106"
