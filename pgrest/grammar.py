@@ -504,15 +504,9 @@ class _Parser:
             self.pos = len(self.text)
             return value
         start = self.pos
-        if self.peek() == '"':
-            try:
-                value = self.quoted()
-            except GrammarError:
-                pass
-            else:
-                if self.at_end() or self.peek() in ",)":
-                    return value
-            self.pos = start
+        value = self.whole_quoted()
+        if value is not None:
+            return value
         if self.peek() == "{":
             close = self.text.find("}", start + 1)
             if close != -1 and "{" not in self.text[start + 1 : close]:
@@ -533,6 +527,14 @@ class _Parser:
         return items
 
     def list_item(self) -> str:
+        value = self.whole_quoted()
+        if value is not None:
+            return value
+        return self.run(lambda c: c not in ",)")
+
+    def whole_quoted(self) -> str | None:
+        """A double-quoted item ending at ``,``, ``)`` or the end; None (and the
+        position kept) when the item is not one."""
         start = self.pos
         if self.peek() == '"':
             try:
@@ -543,7 +545,7 @@ class _Parser:
                 if self.at_end() or self.peek() in ",)":
                     return value
             self.pos = start
-        return self.run(lambda c: c not in ",)")
+        return None
 
     def is_val(self) -> str:
         for word in _IS_VALUES_ORDER:
