@@ -17,7 +17,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, Conflict, ValidationFailed
 from core.writes import WriteContext
 from gathergrid.models import (
     ClassificationItem,
@@ -110,10 +110,10 @@ class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
         except _DryRun:
             pass
         except ApplicationError as error:
-            column, _, reason = error.message.partition(": ")
-            name = _form_field(self.model, column)
-            if name in form.fields and reason:
-                form.add_error(name, reason)
+            at = error.field if isinstance(error, ValidationFailed | Conflict) else None
+            name = _form_field(self.model, at) if at else None
+            if name in form.fields:
+                form.add_error(name, error.reason)
             else:
                 form.add_error(None, error.message)
         except IntegrityError as error:
