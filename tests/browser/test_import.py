@@ -64,6 +64,10 @@ def test_import_a_csv_with_progress_and_a_rejected_row(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(ui_tenant.url(f"things/{thing['id']}/import/"))
+    # Nothing is uploading yet: no "Uploading…" and no empty progress bar (a
+    # `display: flex` rule used to beat the `hidden` attribute).
+    assert not page.locator("[data-upload-progress]").is_visible()
+    assert not page.get_by_text("Uploading…").is_visible()
     page.get_by_label("CSV file", exact=True).set_input_files(
         files=[{"name": "empty.csv", "mimeType": "text/csv", "buffer": b"\n"}]
     )
