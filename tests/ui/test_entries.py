@@ -317,6 +317,21 @@ def test_pages_of_ui_page_size_with_previous_and_next(client_a, people, settings
     assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
+def test_a_page_past_the_end_goes_to_the_last_page(client_a, people, settings):
+    settings.UI_PAGE_SIZE = 2
+    response = client_a.get(grid_url(people, "sort=-id&page=999"))
+    assert response.status_code == 302
+    assert response["Location"].endswith("?sort=-id&page=2")
+    last = client_a.get(response["Location"]).content.decode()
+    assert row_ids(last) == sorted(people.entry_ids, reverse=True)[2:]
+
+
+def test_the_history_of_an_entry_that_does_not_exist_is_404(client_a, people):
+    base = f"/t/tenant_a/things/{people.thing.id}/entries"
+    assert client_a.get(f"{base}/987654/history/").status_code == 404
+    assert client_a.get(f"{base}/{people.entry_ids[0]}/history/").status_code == 200
+
+
 def test_viewers_see_plain_values_and_cannot_write(viewer_client_a, people):
     html = viewer_client_a.get(grid_url(people)).content.decode()
     assert row_ids(html) == people.entry_ids

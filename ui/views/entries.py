@@ -38,6 +38,7 @@ from gathergrid.models import (
 )
 from gathergrid.selectors import (
     ENTRY_COUNT_CAP,
+    EntriesPage,
     EntryQuery,
     FilterOperator,
     classification_items,
@@ -440,7 +441,7 @@ def _operator_choices() -> list[tuple[str, str]]:
 
 
 # Past this a page's offset would overflow PostgreSQL's bigint (and no grid
-# has that many pages): such a page number shows an empty page, not an error.
+# has that many pages): such a page number goes to the last page (_past_the_end).
 MAX_PAGE = 10**9
 
 
@@ -449,6 +450,17 @@ def _page_number(params: QueryDict) -> int:
     if not (raw.isascii() and raw.isdigit()):
         return 1
     return min(max(int(raw), 1), MAX_PAGE)
+
+
+def _past_the_end(request: HttpRequest, page: EntriesPage) -> HttpResponse | None:
+    """A page number past the last page goes to the last page (the first when
+    the matches are not counted), instead of showing an empty grid."""
+    if page.rows or page.number == 1:
+        return None
+    last = 1
+    if page.count is not None:
+        last = max(1, -(-page.count // page.page_size))
+    return redirect(request.path + _query_string(request.GET, page=last))
 
 
 def _list_context(
@@ -533,6 +545,8 @@ def entries_grid(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
         return redirected
     thing, fields = _thing_fields(thing_id)
     context = _list_context(request, thing, fields, active=True)
+    if (past := _past_the_end(request, context["page"])) is not None:
+        return past
     if context["editable"]:
         context["form"] = EntryForm(fields=fields, items=context["items"])
     return render(request, "ui/entries/grid.html", context)
@@ -674,6 +688,8 @@ def entry_restore(
 def trash(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
     thing, fields = _thing_fields(thing_id)
     context = _list_context(request, thing, fields, active=False)
+    if (past := _past_the_end(request, context["page"])) is not None:
+        return past
     return render(request, "ui/entries/trash.html", context)
 
 
