@@ -147,6 +147,10 @@ def test_edit_entries_in_the_grid_trash_restore_and_history(page, rest_api, ui_t
     expect(page.locator(f"#entry-{new_id}")).to_have_count(0)
     page.get_by_role("link", name="Trash").click()
     expect(page.locator("table.grid tbody tr")).to_have_count(1)
+    # Read-only cells (the trash, a viewer's grid): numbers right-aligned under
+    # their right-aligned header.
+    number = page.locator("table.grid tbody td.number .cell").first
+    assert number.evaluate("e => getComputedStyle(e).textAlign") == "right"
     page.get_by_role("button", name=f"Restore entry {new_id}").click()
     expect(page.get_by_text(f"Entry #{new_id} restored.")).to_be_visible()
     page.get_by_role("link", name="Entries", exact=True).click()
