@@ -49,6 +49,7 @@ from gathergrid.models import (
 )
 from gathergrid.services.base import ModelWriter
 from gathergrid.services.entries import ENTRY_WRITER, required_values_missing
+from gathergrid.services.field_entries import referable_entries
 from gathergrid.values import InvalidValue, is_empty, normalise
 
 logger = logging.getLogger(__name__)
@@ -514,30 +515,25 @@ class RowChecker:
         return row
 
     def _check_references(self, rows: list[CheckedRow]) -> None:
-        """A reference must name an entry of the field's target thing (the rule
-        values_write applies), one query per reference field per chunk."""
+        """A reference must name an entry of the field's target thing that is not
+        in the trash (the writer's own rule, ``referable_entries``), one query
+        per target thing per chunk."""
         references = [
             (row, self.fields[value["field_id"]], int(value["entered_value"]))
             for row in rows
             for value in (row.values or {}).get("field_entries", [])
             if self.fields[value["field_id"]].data_type == FieldDataType.REFERENCE
         ]
-        wanted: dict[int, set[int]] = defaultdict(set)
+        wanted: dict[Any, set[int]] = defaultdict(set)
         for _, f, entry_id in references:
-            wanted[f.id].add(entry_id)
-        found: dict[int, set[int]] = {}
-        for field_id, ids in wanted.items():
-            target = (self.fields[field_id].options or {}).get("thing_id")
-            found[field_id] = set(
-                Entry.objects.filter(pk__in=ids, thing_id=target).values_list(
-                    "id", flat=True
-                )
-            )
+            wanted[(f.options or {}).get("thing_id")].add(entry_id)
+        found = referable_entries(wanted)
         for row, f, entry_id in references:
-            if entry_id not in found[f.id]:
-                target = (f.options or {}).get("thing_id")
+            target = (f.options or {}).get("thing_id")
+            if entry_id not in found[target]:
                 row.errors.append(
-                    f"{f.name}: entry {entry_id} is not an entry of thing {target}"
+                    f"{f.name}: entry {entry_id} is not an active entry "
+                    f"of thing {target}"
                 )
                 row.values = None
                 position = row.cell_of_field[f.id]

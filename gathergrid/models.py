@@ -7,7 +7,7 @@ the user's id as a plain value: no foreign key leaves the tenant schema.
 
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Left
+from django.db.models.functions import Left, Lower
 from django.utils import timezone
 
 # Characters of a text value held in its index (see FieldEntry.Meta.indexes).
@@ -42,8 +42,11 @@ class Thing(models.Model):
         db_table = "things"
         ordering = ["id"]
         constraints = [
+            # Case-insensitive, as CSV import matches columns to names.
             models.UniqueConstraint(
-                "name", condition=Q(active=True), name="things_name_unique_active"
+                Lower("name"),
+                condition=Q(active=True),
+                name="things_name_unique_active",
             )
         ]
 
@@ -73,7 +76,7 @@ class Field(models.Model):
         constraints = [
             models.UniqueConstraint(
                 "thing",
-                "name",
+                Lower("name"),
                 condition=Q(active=True),
                 name="fields_thing_name_unique_active",
             )

@@ -105,6 +105,21 @@ def classification_names(*, item_ids: Iterable[int]) -> dict[int, str]:
     return dict(ClassificationItem.objects.filter(pk__in=ids).values_list("id", "name"))
 
 
+def entry_referrers_count(*, entry: Entry) -> int:
+    """How many active values of active reference fields name ``entry``."""
+    return (
+        FieldEntry.objects.filter(
+            active=True,
+            field__active=True,
+            field__data_type=FieldDataType.REFERENCE,
+            field__options__thing_id=entry.thing_id,
+            value_number=entry.id,
+        )
+        .exclude(entry__active=False)
+        .count()
+    )
+
+
 def field_positions(*, thing_id: int) -> list[tuple[int, int]]:
     """(id, position) of a thing's active fields in display order."""
     return list(

@@ -1,6 +1,7 @@
 """The bulk writer every model's writes go through: coercion by the model's
 fields, one statement per request (COPY for plain inserts), structured errors."""
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +27,23 @@ def invalid(
 ) -> ValidationFailed:
     """A validation failure naming the row (in a bulk write), field and reason."""
     return ValidationFailed(column, reason, row=row, code=code)
+
+
+# Format (zero-width space, joiners, BOM), control, line and paragraph separators.
+INVISIBLE = frozenset({"Cf", "Cc", "Zl", "Zp"})
+
+
+def name_clean(name: str, *, row: int | None) -> str:
+    """A thing's, field's or item's name: stripped, not blank, and without
+    invisible characters (a zero-width space would make two names look alike)."""
+    name = name.strip()
+    if not name:
+        raise invalid("name", "may not be blank", row=row)
+    if any(unicodedata.category(c) in INVISIBLE for c in name):
+        raise invalid(
+            "name", "may not contain invisible or control characters", row=row
+        )
+    return name
 
 
 def row_label(index: int, total: int) -> int | None:
@@ -295,9 +313,7 @@ class NamedWriter(ModelWriter):
     def clean(self, row, *, index, ctx, creating):
         cleaned = super().clean(row, index=index, ctx=ctx, creating=creating)
         if "name" in cleaned:
-            cleaned["name"] = cleaned["name"].strip()
-            if not cleaned["name"]:
-                raise invalid("name", "may not be blank", row=index)
+            cleaned["name"] = name_clean(cleaned["name"], row=index)
         elif creating:
             raise invalid("name", "is required", row=index, code=REQUIRED)
         return cleaned

@@ -186,6 +186,19 @@ def value_check(
     return normal
 
 
+def referable_entries(wanted: dict[Any, set[int]]) -> dict[Any, set[int]]:
+    """Of the entry ids wanted per target thing, those a reference may name:
+    entries of that thing not in the trash. One query per target thing."""
+    return {
+        target: set(
+            Entry.objects.filter(thing_id=target, pk__in=ids, active=True).values_list(
+                "pk", flat=True
+            )
+        )
+        for target, ids in wanted.items()
+    }
+
+
 def first_bad_reference(
     references: list[tuple[int, Field, Any]],
 ) -> tuple[int, Field, Any] | None:
@@ -196,14 +209,7 @@ def first_bad_reference(
         if normal.text is not None:
             target = (field.options or {}).get("thing_id")
             wanted.setdefault(target, set()).add(int(normal.number))
-    found = {
-        target: set(
-            Entry.objects.filter(thing_id=target, pk__in=ids).values_list(
-                "pk", flat=True
-            )
-        )
-        for target, ids in wanted.items()
-    }
+    found = referable_entries(wanted)
     for reference in references:
         _, field, normal = reference
         target = (field.options or {}).get("thing_id")
@@ -245,7 +251,7 @@ def values_write(
         index, field, normal = bad
         raise invalid(
             "entered_value",
-            f"'{field.name}': entry {normal.text} is not an entry "
+            f"'{field.name}': entry {normal.text} is not an active entry "
             f"of thing {(field.options or {}).get('thing_id')}",
             row=row_label(index, total),
         )

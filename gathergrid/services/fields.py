@@ -20,6 +20,7 @@ from gathergrid.services.base import (
     ModelWriter,
     active_set,
     invalid,
+    name_clean,
     row_label,
     written_once,
 )
@@ -35,9 +36,7 @@ class FieldWriter(ModelWriter):
                 if column not in cleaned:
                     raise invalid(column, "is required", row=index, code=REQUIRED)
         if "name" in cleaned:
-            cleaned["name"] = cleaned["name"].strip()
-            if not cleaned["name"]:
-                raise invalid("name", "may not be blank", row=index)
+            cleaned["name"] = name_clean(cleaned["name"], row=index)
         if "data_type" in cleaned and cleaned["data_type"] not in FieldDataType.values:
             raise invalid(
                 "data_type",

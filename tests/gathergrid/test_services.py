@@ -148,3 +148,81 @@ def test_rows_of_a_bulk_write_are_named_by_their_index(people):
         things.THING_WRITER.insert([{"name": "Ok"}, {"name": ""}], ctx=BY, upsert=None)
     assert raised.value.row == 1
     assert raised.value.message == "row 1: name: may not be blank"
+
+
+def test_names_are_unique_ignoring_case(people):
+    with pytest.raises(Conflict) as raised:
+        things.thing_create(values={"name": "PEOPLE"}, by=BY)
+    assert raised.value.field == "name"
+    _field(people, "Email")
+    with pytest.raises(Conflict):
+        _field(people, "email")
+
+
+@pytest.mark.parametrize("name", ["Cus\u200btomers", "\u200b", "A\nB", "\ufeffX"])
+def test_names_with_invisible_characters_are_refused(tenant_a, name):
+    with in_tenant(tenant_a):
+        with pytest.raises(ValidationFailed) as raised:
+            things.thing_create(values={"name": name}, by=BY)
+        assert raised.value.field == "name"
+        assert not Thing.objects.filter(name=name).exists()
+
+
+def test_a_field_name_with_a_zero_width_space_is_refused(people):
+    with pytest.raises(ValidationFailed) as raised:
+        _field(people, "E\u200bmail")
+    assert raised.value.reason == "may not contain invisible or control characters"
+
+
+def test_a_reference_to_a_trashed_entry_is_refused(people, tenant_a):
+    teams_id = things.thing_create(values={"name": "Teams"}, by=BY)
+    teams = Thing.objects.get(pk=teams_id)
+    _field(teams, "Title")
+    team = Entry.objects.get(
+        pk=entries.entry_create(
+            thing_id=teams_id, columns={}, values={"Title": "Red"}, by=BY
+        )
+    )
+    _field(people, "Team", data_type="reference", options={"thing_id": teams_id})
+    ok = entries.entry_create(
+        thing_id=people.pk, columns={}, values={"Team": str(team.id)}, by=BY
+    )
+    assert ok
+    entries.entry_set_active(entry=team, active=False, by=BY)
+    with pytest.raises(ValidationFailed) as raised:
+        entries.entry_create(
+            thing_id=people.pk, columns={}, values={"Team": str(team.id)}, by=BY
+        )
+    assert "is not an active entry" in raised.value.reason
+
+
+def test_the_migration_renames_names_that_differed_only_in_case(tenant_a):
+    from importlib import import_module
+
+    from django.db import connection
+
+    migration = import_module("gathergrid.migrations.0006_names_unique_ignoring_case")
+    with in_tenant(tenant_a):
+        with connection.cursor() as cursor:  # as before 0006 (rolled back)
+            cursor.execute("DROP INDEX things_name_unique_active")
+            cursor.execute("DROP INDEX fields_thing_name_unique_active")
+        first, second, gone = Thing.objects.bulk_create(
+            [Thing(name="customers"), Thing(name="Customers"), Thing(name="CUSTOMERS")]
+        )
+        Thing.objects.filter(pk=gone.pk).update(active=False)
+        Field.objects.bulk_create(
+            [Field(thing=first, name="Email"), Field(thing=first, name="email")]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(migration.RENAME_THINGS)
+            cursor.execute(migration.RENAME_FIELDS)
+        names = dict(Thing.objects.values_list("id", "name"))
+        assert names[first.pk] == "customers"
+        assert names[second.pk] == f"Customers ({second.pk})"
+        assert names[gone.pk] == "CUSTOMERS"  # inactive: left as it was
+        assert sorted(
+            Field.objects.filter(thing=first).values_list("name", flat=True)
+        ) == [
+            "Email",
+            f"email ({Field.objects.get(thing=first, name__startswith='email').pk})",
+        ]

@@ -332,6 +332,34 @@ def test_the_history_of_an_entry_that_does_not_exist_is_404(client_a, people):
     assert client_a.get(f"{base}/{people.entry_ids[0]}/history/").status_code == 200
 
 
+def test_trashing_a_referenced_entry_warns_how_many_values_name_it(
+    client_a, people, tenant_a
+):
+    ann = people.entry_ids[0]
+    teams = grid_make(
+        tenant_a,
+        name="Teams",
+        fields=[
+            {"name": "Title", "data_type": "text"},
+            {
+                "name": "Lead",
+                "data_type": "reference",
+                "options": {"thing_id": people.thing.id},
+            },
+        ],
+        entries=[{"values": {"Title": t, "Lead": str(ann)}} for t in ("Red", "Blue")],
+    )
+    assert len(teams.entry_ids) == 2
+    base = f"/t/tenant_a/things/{people.thing.id}/entries"
+    response = client_a.post(f"{base}/{ann}/delete/", follow=True)
+    html = response.content.decode()
+    assert f"Entry #{ann} moved to the trash" in html
+    assert f"2 values of other entries still refer to entry #{ann}" in html
+    other = people.entry_ids[1]
+    html = client_a.post(f"{base}/{other}/delete/", follow=True).content.decode()
+    assert "still refer" not in html
+
+
 def test_viewers_see_plain_values_and_cannot_write(viewer_client_a, people):
     html = viewer_client_a.get(grid_url(people)).content.decode()
     assert row_ids(html) == people.entry_ids

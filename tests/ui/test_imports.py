@@ -361,7 +361,9 @@ def test_references_must_name_an_entry_of_the_target_thing(client_a, tenant_a):
     assert (job.valid_rows, job.rejected_rows) == (1, 1)
     with in_tenant(tenant_a):
         error = job.rows.get(number=3).error
-    assert error == f"Team: entry 999999 is not an entry of thing {target.thing.id}"
+    assert error == (
+        f"Team: entry 999999 is not an active entry of thing {target.thing.id}"
+    )
 
 
 def test_report_query_count_does_not_grow_with_rejected_rows(

@@ -46,6 +46,7 @@ from gathergrid.selectors import (
     entries_page,
     entry_history_list,
     entry_query_parse,
+    entry_referrers_count,
     entry_row,
     thing_fields,
     user_emails,
@@ -667,6 +668,14 @@ def entry_delete(
     messages.success(
         request, f"Entry #{entry.id} moved to the trash; restore it from there."
     )
+    referrers = entry_referrers_count(entry=entry)
+    if referrers:
+        messages.warning(
+            request,
+            f"{referrers} value{'s' if referrers != 1 else ''} of other entries "
+            f"still refer{'s' if referrers == 1 else ''} to entry #{entry.id}; "
+            "new values can no longer name it while it is in the trash.",
+        )
     return redirect(_back_url(request, _grid_url(schema, thing.id)))
 
 
