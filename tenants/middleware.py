@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from core.edge import REST, api_face, database_unavailable, error_response
 from core.errors import ApplicationError, Unauthenticated
@@ -173,6 +173,16 @@ class BrowserTenantMiddleware:
         if match is None:
             return self.get_response(request)
         if not request.user.is_authenticated:
+            if request.headers.get("HX-Request") == "true":
+                # An edit in the page, not a page: the page keeps the edit and
+                # asks for the password in place (static/ui/app.js).
+                return JsonResponse(
+                    {
+                        "code": "not_signed_in",
+                        "message": "Your session has ended: sign in again.",
+                    },
+                    status=401,
+                )
             return redirect_to_login(request.get_full_path())
         schema = match["schema"]
         membership = None

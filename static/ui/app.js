@@ -14,6 +14,53 @@
       ];
     }
   });
+  // A save after the session ended (401): keep the edit, ask for the password
+  // in place, then send the kept edits again with the new session and token.
+  var waiting = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status !== 401) return;
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    var dialog = document.getElementById("sign-in-again");
+    if (!dialog) { window.location.reload(); return; }
+    // The element that sent the request (detail.elt is where it would swap).
+    var sender = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    if (waiting.indexOf(sender) < 0) waiting.push(sender);
+    if (!dialog.open) dialog.showModal();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-sign-in-again]")) return;
+    event.preventDefault();
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    var error = form.querySelector("[data-sign-in-error]");
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "X-CSRFToken": headers["X-CSRFToken"] || "", "Accept": "application/json" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+    }).then(function (result) {
+      if (!result.ok) {
+        error.textContent = result.body.message || "Could not sign in.";
+        error.hidden = false;
+        return;
+      }
+      headers["X-CSRFToken"] = result.body.csrf_token;
+      document.body.setAttribute("hx-headers", JSON.stringify(headers));
+      error.hidden = true;
+      form.querySelector("input[type=password]").value = "";
+      form.closest("dialog").close();
+      var again = waiting; waiting = [];
+      again.forEach(function (elt) {
+        if (document.body.contains(elt)) htmx.trigger(elt, elt.tagName === "FORM" ? "submit" : "change");
+      });
+    }).catch(function () {
+      error.textContent = "The server could not be reached; try again.";
+      error.hidden = false;
+    });
+  });
   document.addEventListener("htmx:responseError", function (event) {
     alert("The server could not save this (" + event.detail.xhr.status + "). Nothing was changed; try again.");
   });

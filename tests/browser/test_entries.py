@@ -185,3 +185,31 @@ def test_keyboard_moves_between_cells_and_enter_saves(page, rest_api, ui_tenant)
     expect(
         page.locator(f'table.grid input[hx-post$="/cell/f{f["Seats"]}/"]').first
     ).to_have_value("121")
+
+
+def test_an_edit_after_the_session_ended_signs_in_again_in_place_and_is_kept(
+    page, rest_api, ui_tenant
+):
+    thing, _ = customers_thing(rest_api)
+    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    first = page.locator("table.grid tbody tr").first
+    entry_id = int(first.get_attribute("id").removeprefix("entry-"))
+    # The session ends (expired, or signed out in another tab); the page stays.
+    page.context.clear_cookies(name="sessionid")
+    name = first.get_by_label(f"Customer of entry {entry_id}")
+    name.fill("Renamed after a break")
+    name.press("Tab")
+    dialog = page.get_by_role("dialog", name="Your session has ended")
+    expect(dialog).to_be_visible()
+    # The sign-in page never lands inside the cell; the edit is still there.
+    expect(first.locator("td", has_text="Sign in")).to_have_count(0)
+    expect(name).to_have_value("Renamed after a break")
+    dialog.get_by_label("Password").fill("wrong password")
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    dialog.get_by_label("Password").fill(ui_tenant.password)
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(dialog).to_be_hidden()
+    expect(first.locator("td.saved")).to_have_count(1)
+    [row] = rest_api.call("GET", f"entries?id=eq.{entry_id}&select=values")[1]
+    assert row["values"]["Customer"] == "Renamed after a break"

@@ -119,3 +119,32 @@ def test_an_application_error_is_html_in_words_only_on_browser_pages(path, html)
     content_type = response["Content-Type"]
     assert content_type.startswith("text/html" if html else "application/json")
     assert "That thing cannot be changed now." in response.content.decode()
+
+
+def test_an_htmx_call_without_a_session_is_401_json_not_the_sign_in_page(tenant_a):
+    path = "/t/tenant_a/things/1/entries/1/cell/f1/"
+    response = Client().post(path, {"value": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_signed_in"
+    # A page (no htmx) still goes to the sign-in page.
+    assert Client().get("/t/tenant_a/things/").status_code == 302
+
+
+def test_signing_in_again_in_place_answers_json_with_the_new_csrf_token(tenant_a):
+    user = member_make(tenant_a.tenant)
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    token = client.cookies["csrftoken"].value
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    wrong = client.post(
+        "/login/", {"email": user.email, "password": "nope"}, headers=headers
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "sign_in_failed"
+    right = client.post(
+        "/login/", {"email": user.email, "password": PASSWORD}, headers=headers
+    )
+    assert right.status_code == 200
+    fresh = right.json()["csrf_token"]
+    assert fresh
+    assert client.get("/t/tenant_a/things/").status_code == 200

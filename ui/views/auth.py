@@ -1,7 +1,8 @@
 """Sign in and out of the browser UI (Django sessions, CSRF-protected)."""
 
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -9,6 +10,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import next_url
 from tenants.services import SignInError, browser_sign_in
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -33,7 +38,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             error = str(failure)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if _wants_json(request):
+                # Signing in again in place: the page needs the new CSRF token.
+                return JsonResponse({"csrf_token": get_token(request)})
             return redirect(_safe_next(request))
+        if _wants_json(request):
+            return JsonResponse(
+                {"code": "sign_in_failed", "message": error}, status=400
+            )
     elif request.user.is_authenticated:
         return redirect(_safe_next(request))
     return render(
