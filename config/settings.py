@@ -160,6 +160,11 @@ JWT_ACCESS_TOKEN_LIFETIME = timedelta(
 JWT_REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=int(os.environ.get("JWT_REFRESH_TOKEN_LIFETIME", str(30 * 24 * 3600)))
 )
+# A used refresh token presented again within this many seconds of its first
+# use gets the session's current token (GoTrue's reuse interval); 0 turns it off.
+JWT_REFRESH_TOKEN_REUSE_INTERVAL = timedelta(
+    seconds=int(os.environ.get("JWT_REFRESH_TOKEN_REUSE_INTERVAL", "10"))
+)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": JWT_ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",

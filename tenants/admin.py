@@ -112,8 +112,8 @@ class RefreshTokenAdmin(ReadOnlyAdminMixin, BaseModelAdmin):
     list_display = ["id", "session", "created_at", "used_at"]
     list_filter = [("created_at", DateFieldListFilter)]
     search_fields = ["session__user__email"]
-    raw_id_fields = ["session"]
-    exclude = ["token_hash"]
+    raw_id_fields = ["session", "parent"]
+    exclude = ["token_hash", "sealed"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser  # revoke by deleting, if need be

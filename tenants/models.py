@@ -215,17 +215,41 @@ class AuthSession(models.Model):
 
 
 class RefreshToken(models.Model):
-    """One refresh token of a session; each is used once (rotation)."""
+    """One refresh token of a session; each is exchanged once (rotation) for its
+    child, the session's next token.
+
+    A session has at most one unused token (its current one), and a token at
+    most one child: the family never forks. ``sealed`` is this token's text
+    sealed with its parent's (``tenants.tokens.refresh_token_seal``), so that a
+    client presenting the parent again within the reuse interval gets this
+    token back; the database alone cannot open it.
+    """
 
     session = models.ForeignKey(
         AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    parent = models.OneToOneField(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="child",
+        help_text="The token this one replaced (none for a sign-in's first).",
+    )
+    sealed = models.CharField(max_length=128, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=models.Q(used_at__isnull=True),
+                name="refreshtoken_one_current_per_session",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"refresh token of {self.session_id}"

@@ -31,7 +31,13 @@ from tenants.models import (
 )
 from tenants.schemas import schema_clone_from_template
 from tenants.selectors import user_memberships
-from tenants.tokens import access_token_issue, refresh_token_generate
+from tenants.tokens import (
+    access_token_issue,
+    refresh_reuse_allowed,
+    refresh_token_generate,
+    refresh_token_open,
+    refresh_token_seal,
+)
 
 # --- Tenants -------------------------------------------------------------------
 
@@ -296,8 +302,11 @@ def gotrue_user(user: User, memberships: list[Membership]) -> dict:
     }
 
 
-def _session_tokens(session: AuthSession, user: User) -> dict:
-    """A new access token and refresh token for ``session``, in GoTrue's shape."""
+def _session_tokens(
+    session: AuthSession, user: User, *, refresh: str | None = None
+) -> dict:
+    """A new access token for ``session`` and its refresh token ``refresh`` (a
+    new first token of the session when None), in GoTrue's shape."""
     memberships = user_memberships(user_id=user.id)
     tenants = [m.tenant.schema_name for m in memberships]
     access, expires_at = access_token_issue(
@@ -306,8 +315,9 @@ def _session_tokens(session: AuthSession, user: User) -> dict:
         tenants=tenants,
         default_tenant=session.tenant.schema_name,
     )
-    refresh = refresh_token_generate()
-    RefreshToken.objects.create(session=session, token_hash=hash_secret(refresh))
+    if refresh is None:
+        refresh = refresh_token_generate()
+        RefreshToken.objects.create(session=session, token_hash=hash_secret(refresh))
     lifetime = int(settings.JWT_ACCESS_TOKEN_LIFETIME.total_seconds())
     return {
         "access_token": access,
@@ -399,10 +409,48 @@ def auth_password_grant(
         return _session_tokens(session, user)
 
 
-def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
-    """Exchange a refresh token for new tokens; each refresh token works once.
+def _refresh_child(token: RefreshToken, raw: str, *, now: datetime) -> str:
+    """Exchange ``token`` (text ``raw``, unused) for its child, the session's
+    new current token."""
+    child = refresh_token_generate()
+    token.used_at = now
+    token.save(update_fields=["used_at"])
+    RefreshToken.objects.create(
+        session_id=token.session_id,
+        token_hash=hash_secret(child),
+        parent=token,
+        sealed=refresh_token_seal(child, parent=raw),
+    )
+    return child
 
-    Presenting a used token again is taken as theft: the whole session is revoked.
+
+def _refresh_current(token: RefreshToken, raw: str) -> str | None:
+    """The session's current token, reached from the used ``token`` (text
+    ``raw``) by opening each child with its parent; None if the chain is broken
+    (a token used before children were sealed)."""
+    for _ in range(1000):  # a chain is as long as the refreshes of one interval
+        child = RefreshToken.objects.filter(parent=token).first()
+        if child is None:
+            return None
+        opened = refresh_token_open(child.sealed, parent=raw)
+        if opened is None or hash_secret(opened) != child.token_hash:
+            return None
+        if child.used_at is None:
+            return opened
+        token, raw = child, opened
+    return None
+
+
+def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
+    """Exchange a refresh token for a new access token and refresh token.
+
+    Each refresh token is exchanged once. Presented again within
+    ``JWT_REFRESH_TOKEN_REUSE_INTERVAL`` of that first exchange (two tabs, or
+    server-side rendering and middleware refreshing at the same moment), it is
+    answered with the session's current refresh token and a new access token,
+    as GoTrue does; presented later, it is taken as stolen and the whole session
+    ends. A session that has ended is never refreshed, whichever token is shown.
+    Refreshes of one session are serialised by a lock on the session's row.
     """
     if not refresh_token:
         raise ApplicationError("Refresh token is required.", code="validation_failed")
@@ -411,35 +459,36 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
         code="refresh_token_not_found",
         status=400,
     )
+    token_hash = hash_secret(refresh_token)
+    found = (
+        RefreshToken.objects.filter(token_hash=token_hash)
+        .values_list("session_id", "session__tenant_id")
+        .first()
+    )
+    # Another tenant's API key learns nothing and changes nothing.
+    if found is None or found[1] != tenant.id:
+        raise not_found
     with transaction.atomic():
-        token = (
-            RefreshToken.objects.select_for_update()
-            .select_related("session__user", "session__tenant")
-            .filter(token_hash=hash_secret(refresh_token))
+        session = (
+            AuthSession.objects.select_for_update(of=("self",))
+            .select_related("user", "tenant")
+            .filter(pk=found[0])
             .first()
         )
-        if token is None or token.session.tenant_id != tenant.id:
+        # Read after the lock: a refresh that held it has committed.
+        token = RefreshToken.objects.filter(token_hash=token_hash).first()
+        if session is None or token is None:  # deleted meanwhile
             raise not_found
-        session = token.session
         now = timezone.now()
-        if token.used_at is not None:
-            AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
-            reuse = ApplicationError(
-                "Invalid Refresh Token: Already Used",
-                code="refresh_token_already_used",
-                status=400,
-            )
-        elif session.revoked_at is not None or not session.user.is_active:
+        if session.revoked_at is not None or not session.user.is_active:
             raise ApplicationError(
                 "Session not found or revoked.", code="session_not_found", status=400
             )
-        elif token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
+        if token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
             raise ApplicationError(
                 "Invalid Refresh Token: expired", code="session_expired", status=400
             )
-        elif not Membership.objects.filter(
+        if not Membership.objects.filter(
             user_id=session.user_id, tenant_id=session.tenant_id
         ).exists():
             raise ApplicationError(
@@ -447,15 +496,30 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
                 code="user_not_found",
                 status=400,
             )
+        if token.used_at is None:
+            refresh = _refresh_child(token, refresh_token, now=now)
+        elif refresh_reuse_allowed(
+            used_at=token.used_at,
+            now=now,
+            interval=settings.JWT_REFRESH_TOKEN_REUSE_INTERVAL,
+        ):
+            refresh = _refresh_current(token, refresh_token)
         else:
-            reuse = None
-            token.used_at = now
-            token.save(update_fields=["used_at"])
+            refresh = None
+        if refresh is None:
+            # Taken as theft: the session ends, for every token of it.
+            session.revoked_at = now
+            session.save(update_fields=["revoked_at"])
+        else:
             session.refreshed_at = now
             session.save(update_fields=["refreshed_at"])
-            return _session_tokens(session, session.user)
+            return _session_tokens(session, session.user, refresh=refresh)
     # Raised after the block so that the revocation above is committed.
-    raise reuse
+    raise ApplicationError(
+        "Invalid Refresh Token: Already Used",
+        code="refresh_token_already_used",
+        status=400,
+    )
 
 
 def auth_logout(*, user_id: str, session_id: str, scope: str = "global") -> None:
