@@ -148,9 +148,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# The sign-in throttle (tenants/throttle.py, docs/auth.md): failures per email
+# and address (x4 per address) within the window; from as many failures of one
+# email from anywhere within the email window, a doubling back-off up to its
+# maximum, which addresses the user signed in from are spared.
 LOGIN_THROTTLE_MAX_FAILURES = int(os.environ.get("LOGIN_THROTTLE_MAX_FAILURES", "5"))
 LOGIN_THROTTLE_WINDOW = timedelta(
     seconds=int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
+)
+LOGIN_THROTTLE_EMAIL_WINDOW = timedelta(
+    seconds=int(os.environ.get("LOGIN_THROTTLE_EMAIL_WINDOW_SECONDS", "86400"))
+)
+LOGIN_THROTTLE_BACKOFF_MAX = timedelta(
+    seconds=int(os.environ.get("LOGIN_THROTTLE_BACKOFF_MAX_SECONDS", "900"))
 )
 
 # --- JWT (GoTrue-compatible /auth/v1) ----------------------------------------

@@ -256,7 +256,8 @@ class RefreshToken(models.Model):
 
 
 class LoginFailure(models.Model):
-    """A failed password sign-in, for throttling by email and by client address."""
+    """A failed password sign-in, for the throttle (``tenants.throttle``): by
+    email and address, by address, by email."""
 
     email = models.CharField(max_length=254)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -270,6 +271,31 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInAddress(models.Model):
+    """A client address a user signed in from successfully (either sign-in).
+
+    The sign-in throttle does not hold a user back at such an address when
+    failures from elsewhere pile up on their email (``tenants.throttle``)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="sign_in_addresses"
+    )
+    ip = models.GenericIPAddressField()
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "ip"], name="signinaddress_user_ip_unique"
+            )
+        ]
+        ordering = ["-last_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.ip}"
 
 
 class AdminLogTenant(models.Model):

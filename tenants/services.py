@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
@@ -19,7 +18,6 @@ from tenants.models import (
     KEY_PREFIXES,
     AuthSession,
     KeyKind,
-    LoginFailure,
     Membership,
     RefreshToken,
     Role,
@@ -31,6 +29,7 @@ from tenants.models import (
 )
 from tenants.schemas import schema_clone_from_template
 from tenants.selectors import user_memberships
+from tenants.throttle import login_failed, login_succeeded, login_wait
 from tenants.tokens import (
     access_token_issue,
     refresh_reuse_allowed,
@@ -329,19 +328,42 @@ def _session_tokens(
     }
 
 
-def _login_throttled(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - settings.LOGIN_THROTTLE_WINDOW
-    limit = settings.LOGIN_THROTTLE_MAX_FAILURES
-    recent = LoginFailure.objects.filter(created_at__gte=since)
-    by_email = recent.annotate(lower_email=Lower("email")).filter(lower_email=email)
-    if by_email.count() >= limit:
-        return True
-    # An address gets more room than an account: offices share one address.
-    return ip is not None and recent.filter(ip=ip).count() >= limit * 4
-
-
 class SignInError(Exception):
     """A browser sign-in refused; the message is safe to show."""
+
+
+INVALID_CREDENTIALS = ApplicationError(
+    "Invalid login credentials", code="invalid_credentials", status=400
+)
+
+
+def _password_sign_in(
+    *, email: str, password: str, ip: str | None, tenant: Tenant | None = None
+) -> User:
+    """The one password check of both sign-ins, throttled (``tenants.throttle``).
+
+    ``email`` is normalised. With ``tenant``, the user must be a member of it;
+    a non-member is told, and counted, exactly as a wrong password is. Raises
+    ``over_request_rate_limit`` (429, ``Retry-After``) or
+    :data:`INVALID_CREDENTIALS`.
+    """
+    wait = login_wait(email=email, ip=ip)
+    if wait:
+        raise ApplicationError(
+            "Too many failed sign-in attempts. Try again later.",
+            code="over_request_rate_limit",
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+    user = authenticate(username=email, password=password)
+    admitted = user is not None and (
+        tenant is None or Membership.objects.filter(user=user, tenant=tenant).exists()
+    )
+    if not admitted:
+        login_failed(email=email, ip=ip)
+        raise INVALID_CREDENTIALS
+    login_succeeded(user=user, email=email, ip=ip)
+    return user
 
 
 def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
@@ -353,21 +375,14 @@ def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
         raise SignInError("Enter your email and password.")
     if "\x00" in email + password:  # no user has one; PostgreSQL text cannot
         raise SignInError("Email or password is wrong.")
-    if _login_throttled(email=email, ip=ip):
-        raise SignInError("Too many failed sign-in attempts. Try again later.")
-    user = authenticate(username=email, password=password)
-    if user is None:
-        LoginFailure.objects.create(email=email, ip=ip)
-        raise SignInError("Email or password is wrong.")
-    LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
-        lower_email=email
-    ).delete()
-    return user
-
-
-INVALID_CREDENTIALS = ApplicationError(
-    "Invalid login credentials", code="invalid_credentials", status=400
-)
+    try:
+        return _password_sign_in(email=email, password=password, ip=ip)
+    except ApplicationError as error:
+        if error.code == "over_request_rate_limit":
+            raise SignInError(
+                "Too many failed sign-in attempts. Try again later."
+            ) from None
+        raise SignInError("Email or password is wrong.") from None
 
 
 def auth_password_grant(
@@ -379,28 +394,8 @@ def auth_password_grant(
         raise ApplicationError(
             "Email and password are required.", code="validation_failed", status=400
         )
-    if _login_throttled(email=email, ip=ip):
-        raise ApplicationError(
-            "Too many failed sign-in attempts. Try again later.",
-            code="over_request_rate_limit",
-            status=429,
-            headers={
-                "Retry-After": str(int(settings.LOGIN_THROTTLE_WINDOW.total_seconds()))
-            },
-        )
-    user = authenticate(username=email, password=password)
-    is_member = (
-        user is not None
-        and Membership.objects.filter(user=user, tenant=tenant).exists()
-    )
-    if not is_member:
-        # A non-member is told exactly what a wrong password is told.
-        LoginFailure.objects.create(email=email, ip=ip)
-        raise INVALID_CREDENTIALS
+    user = _password_sign_in(email=email, password=password, ip=ip, tenant=tenant)
     with transaction.atomic():
-        LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email=email
-        ).delete()
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         session = AuthSession.objects.create(
