@@ -475,9 +475,14 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
         if session is None or token is None:  # deleted meanwhile
             raise not_found
         now = timezone.now()
-        if session.revoked_at is not None or not session.user.is_active:
+        # GoTrue's answers: its sign-out deletes the session and its tokens, and
+        # supabase-js turns `session_not_found` into a code-less "Auth session
+        # missing!", so an ended session's tokens are not found, as there.
+        if session.revoked_at is not None:
+            raise not_found
+        if not session.user.is_active:
             raise ApplicationError(
-                "Session not found or revoked.", code="session_not_found", status=400
+                "Invalid Refresh Token: User Banned", code="user_banned", status=400
             )
         if token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
             raise ApplicationError(

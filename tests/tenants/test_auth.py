@@ -222,7 +222,7 @@ def test_refresh_rotates_and_a_used_token_cannot_be_replayed(tenant_a):
     # A replay is taken as theft: the whole session, rotated token included, ends.
     after = _refresh(client, tenant_a.api_key, rotated["refresh_token"])
     assert after.status_code == 400
-    assert after.json()["code"] == "session_not_found"
+    assert after.json()["code"] == "refresh_token_not_found"
     assert session.get("/auth/v1/user").status_code == 401
     stolen = _signed_in_as(tenant_a.api_key, rotated)
     assert stolen.get("/rest/v1/things").json()["code"] == "PGRST303"
@@ -320,7 +320,7 @@ def test_no_token_of_an_ended_session_refreshes_even_within_the_interval(
     ):
         response = _refresh(Client(), tenant_a.api_key, token)
         assert response.status_code == 400
-        assert response.json()["code"] == "session_not_found"
+        assert response.json()["code"] == "refresh_token_not_found"
     # Nothing was issued after the end: the session still has its three tokens.
     assert RefreshToken.objects.filter(session__user=user).count() == 3
 
@@ -357,6 +357,33 @@ def test_refresh_tokens_are_stored_neither_plain_nor_openable(tenant_a):
         refresh_token_open(stored.sealed, parent=child["refresh_token"])
         != (child["refresh_token"])
     )
+
+
+def test_refresh_after_sign_out_is_not_found_as_in_gotrue(tenant_a):
+    """GoTrue's sign-out deletes the session: its refresh tokens are then not
+    found (supabase-js would turn `session_not_found` into a code-less "Auth
+    session missing!")."""
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    assert session.post("/auth/v1/logout").status_code == 204
+    response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "refresh_token_not_found",
+        "message": "Invalid Refresh Token: Refresh Token Not Found",
+    }
+
+
+def test_refresh_of_a_deactivated_user_is_user_banned(tenant_a):
+    user = member_make(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    user.is_active = False
+    user.save()
+    response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "user_banned",
+        "message": "Invalid Refresh Token: User Banned",
+    }
 
 
 def test_refresh_with_unknown_token_is_400(tenant_a):
