@@ -148,9 +148,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# The sign-in throttle (tenants/throttle.py, docs/auth.md): failures per email
+# and address (x4 per address) within the window; from as many failures of one
+# email from anywhere within the email window, a doubling back-off up to its
+# maximum, which addresses the user signed in from are spared.
 LOGIN_THROTTLE_MAX_FAILURES = int(os.environ.get("LOGIN_THROTTLE_MAX_FAILURES", "5"))
 LOGIN_THROTTLE_WINDOW = timedelta(
     seconds=int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
+)
+LOGIN_THROTTLE_EMAIL_WINDOW = timedelta(
+    seconds=int(os.environ.get("LOGIN_THROTTLE_EMAIL_WINDOW_SECONDS", "86400"))
+)
+LOGIN_THROTTLE_BACKOFF_MAX = timedelta(
+    seconds=int(os.environ.get("LOGIN_THROTTLE_BACKOFF_MAX_SECONDS", "900"))
 )
 
 # --- JWT (GoTrue-compatible /auth/v1) ----------------------------------------
@@ -159,6 +169,11 @@ JWT_ACCESS_TOKEN_LIFETIME = timedelta(
 )
 JWT_REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=int(os.environ.get("JWT_REFRESH_TOKEN_LIFETIME", str(30 * 24 * 3600)))
+)
+# A used refresh token presented again within this many seconds of its first
+# use gets the session's current token (GoTrue's reuse interval); 0 turns it off.
+JWT_REFRESH_TOKEN_REUSE_INTERVAL = timedelta(
+    seconds=int(os.environ.get("JWT_REFRESH_TOKEN_REUSE_INTERVAL", "10"))
 )
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": JWT_ACCESS_TOKEN_LIFETIME,

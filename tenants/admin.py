@@ -13,6 +13,7 @@ from tenants.models import (
     LoginFailure,
     Membership,
     RefreshToken,
+    SignInAddress,
     Tenant,
     TenantKey,
     User,
@@ -112,8 +113,8 @@ class RefreshTokenAdmin(ReadOnlyAdminMixin, BaseModelAdmin):
     list_display = ["id", "session", "created_at", "used_at"]
     list_filter = [("created_at", DateFieldListFilter)]
     search_fields = ["session__user__email"]
-    raw_id_fields = ["session"]
-    exclude = ["token_hash"]
+    raw_id_fields = ["session", "parent"]
+    exclude = ["token_hash", "sealed"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser  # revoke by deleting, if need be
@@ -121,12 +122,26 @@ class RefreshTokenAdmin(ReadOnlyAdminMixin, BaseModelAdmin):
 
 @admin.register(LoginFailure)
 class LoginFailureAdmin(BaseModelAdmin):
-    """Failed sign-ins; deleting an address's rows lifts its throttle early."""
+    """Failed sign-ins; deleting rows lifts their part of the throttle early."""
 
     list_display = ["email", "ip", "created_at"]
     search_fields = ["email", "ip"]
     list_filter = [("created_at", DateFieldListFilter)]
     readonly_fields = ["email", "ip", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SignInAddress)
+class SignInAddressAdmin(BaseModelAdmin):
+    """Addresses users signed in from: the sign-in throttle's back-off spares
+    them; deleting one makes its address unknown again."""
+
+    list_display = ["user", "ip", "first_at", "last_at"]
+    search_fields = ["user__email", "ip"]
+    list_filter = [("last_at", DateFieldListFilter)]
+    readonly_fields = ["user", "ip", "first_at", "last_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

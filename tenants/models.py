@@ -215,24 +215,49 @@ class AuthSession(models.Model):
 
 
 class RefreshToken(models.Model):
-    """One refresh token of a session; each is used once (rotation)."""
+    """One refresh token of a session; each is exchanged once (rotation) for its
+    child, the session's next token.
+
+    A session has at most one unused token (its current one), and a token at
+    most one child: the family never forks. ``sealed`` is this token's text
+    sealed with its parent's (``tenants.tokens.refresh_token_seal``), so that a
+    client presenting the parent again within the reuse interval gets this
+    token back; the database alone cannot open it.
+    """
 
     session = models.ForeignKey(
         AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    parent = models.OneToOneField(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="child",
+        help_text="The token this one replaced (none for a sign-in's first).",
+    )
+    sealed = models.CharField(max_length=128, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=models.Q(used_at__isnull=True),
+                name="refreshtoken_one_current_per_session",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"refresh token of {self.session_id}"
 
 
 class LoginFailure(models.Model):
-    """A failed password sign-in, for throttling by email and by client address."""
+    """A failed password sign-in, for the throttle (``tenants.throttle``): by
+    email and address, by address, by email."""
 
     email = models.CharField(max_length=254)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -246,6 +271,31 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInAddress(models.Model):
+    """A client address a user signed in from successfully (either sign-in).
+
+    The sign-in throttle does not hold a user back at such an address when
+    failures from elsewhere pile up on their email (``tenants.throttle``)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="sign_in_addresses"
+    )
+    ip = models.GenericIPAddressField()
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "ip"], name="signinaddress_user_ip_unique"
+            )
+        ]
+        ordering = ["-last_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.ip}"
 
 
 class AdminLogTenant(models.Model):

@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
@@ -19,7 +18,6 @@ from tenants.models import (
     KEY_PREFIXES,
     AuthSession,
     KeyKind,
-    LoginFailure,
     Membership,
     RefreshToken,
     Role,
@@ -31,7 +29,14 @@ from tenants.models import (
 )
 from tenants.schemas import schema_clone_from_template
 from tenants.selectors import user_memberships
-from tenants.tokens import access_token_issue, refresh_token_generate
+from tenants.throttle import login_failed, login_succeeded, login_wait
+from tenants.tokens import (
+    access_token_issue,
+    refresh_reuse_allowed,
+    refresh_token_generate,
+    refresh_token_open,
+    refresh_token_seal,
+)
 
 # --- Tenants -------------------------------------------------------------------
 
@@ -296,8 +301,11 @@ def gotrue_user(user: User, memberships: list[Membership]) -> dict:
     }
 
 
-def _session_tokens(session: AuthSession, user: User) -> dict:
-    """A new access token and refresh token for ``session``, in GoTrue's shape."""
+def _session_tokens(
+    session: AuthSession, user: User, *, refresh: str | None = None
+) -> dict:
+    """A new access token for ``session`` and its refresh token ``refresh`` (a
+    new first token of the session when None), in GoTrue's shape."""
     memberships = user_memberships(user_id=user.id)
     tenants = [m.tenant.schema_name for m in memberships]
     access, expires_at = access_token_issue(
@@ -306,8 +314,9 @@ def _session_tokens(session: AuthSession, user: User) -> dict:
         tenants=tenants,
         default_tenant=session.tenant.schema_name,
     )
-    refresh = refresh_token_generate()
-    RefreshToken.objects.create(session=session, token_hash=hash_secret(refresh))
+    if refresh is None:
+        refresh = refresh_token_generate()
+        RefreshToken.objects.create(session=session, token_hash=hash_secret(refresh))
     lifetime = int(settings.JWT_ACCESS_TOKEN_LIFETIME.total_seconds())
     return {
         "access_token": access,
@@ -319,19 +328,42 @@ def _session_tokens(session: AuthSession, user: User) -> dict:
     }
 
 
-def _login_throttled(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - settings.LOGIN_THROTTLE_WINDOW
-    limit = settings.LOGIN_THROTTLE_MAX_FAILURES
-    recent = LoginFailure.objects.filter(created_at__gte=since)
-    by_email = recent.annotate(lower_email=Lower("email")).filter(lower_email=email)
-    if by_email.count() >= limit:
-        return True
-    # An address gets more room than an account: offices share one address.
-    return ip is not None and recent.filter(ip=ip).count() >= limit * 4
-
-
 class SignInError(Exception):
     """A browser sign-in refused; the message is safe to show."""
+
+
+INVALID_CREDENTIALS = ApplicationError(
+    "Invalid login credentials", code="invalid_credentials", status=400
+)
+
+
+def _password_sign_in(
+    *, email: str, password: str, ip: str | None, tenant: Tenant | None = None
+) -> User:
+    """The one password check of both sign-ins, throttled (``tenants.throttle``).
+
+    ``email`` is normalised. With ``tenant``, the user must be a member of it;
+    a non-member is told, and counted, exactly as a wrong password is. Raises
+    ``over_request_rate_limit`` (429, ``Retry-After``) or
+    :data:`INVALID_CREDENTIALS`.
+    """
+    wait = login_wait(email=email, ip=ip)
+    if wait:
+        raise ApplicationError(
+            "Too many failed sign-in attempts. Try again later.",
+            code="over_request_rate_limit",
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+    user = authenticate(username=email, password=password)
+    admitted = user is not None and (
+        tenant is None or Membership.objects.filter(user=user, tenant=tenant).exists()
+    )
+    if not admitted:
+        login_failed(email=email, ip=ip)
+        raise INVALID_CREDENTIALS
+    login_succeeded(user=user, email=email, ip=ip)
+    return user
 
 
 def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
@@ -343,21 +375,14 @@ def browser_sign_in(*, email: str, password: str, ip: str | None) -> User:
         raise SignInError("Enter your email and password.")
     if "\x00" in email + password:  # no user has one; PostgreSQL text cannot
         raise SignInError("Email or password is wrong.")
-    if _login_throttled(email=email, ip=ip):
-        raise SignInError("Too many failed sign-in attempts. Try again later.")
-    user = authenticate(username=email, password=password)
-    if user is None:
-        LoginFailure.objects.create(email=email, ip=ip)
-        raise SignInError("Email or password is wrong.")
-    LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
-        lower_email=email
-    ).delete()
-    return user
-
-
-INVALID_CREDENTIALS = ApplicationError(
-    "Invalid login credentials", code="invalid_credentials", status=400
-)
+    try:
+        return _password_sign_in(email=email, password=password, ip=ip)
+    except ApplicationError as error:
+        if error.code == "over_request_rate_limit":
+            raise SignInError(
+                "Too many failed sign-in attempts. Try again later."
+            ) from None
+        raise SignInError("Email or password is wrong.") from None
 
 
 def auth_password_grant(
@@ -369,28 +394,8 @@ def auth_password_grant(
         raise ApplicationError(
             "Email and password are required.", code="validation_failed", status=400
         )
-    if _login_throttled(email=email, ip=ip):
-        raise ApplicationError(
-            "Too many failed sign-in attempts. Try again later.",
-            code="over_request_rate_limit",
-            status=429,
-            headers={
-                "Retry-After": str(int(settings.LOGIN_THROTTLE_WINDOW.total_seconds()))
-            },
-        )
-    user = authenticate(username=email, password=password)
-    is_member = (
-        user is not None
-        and Membership.objects.filter(user=user, tenant=tenant).exists()
-    )
-    if not is_member:
-        # A non-member is told exactly what a wrong password is told.
-        LoginFailure.objects.create(email=email, ip=ip)
-        raise INVALID_CREDENTIALS
+    user = _password_sign_in(email=email, password=password, ip=ip, tenant=tenant)
     with transaction.atomic():
-        LoginFailure.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email=email
-        ).delete()
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         session = AuthSession.objects.create(
@@ -399,10 +404,48 @@ def auth_password_grant(
         return _session_tokens(session, user)
 
 
-def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
-    """Exchange a refresh token for new tokens; each refresh token works once.
+def _refresh_child(token: RefreshToken, raw: str, *, now: datetime) -> str:
+    """Exchange ``token`` (text ``raw``, unused) for its child, the session's
+    new current token."""
+    child = refresh_token_generate()
+    token.used_at = now
+    token.save(update_fields=["used_at"])
+    RefreshToken.objects.create(
+        session_id=token.session_id,
+        token_hash=hash_secret(child),
+        parent=token,
+        sealed=refresh_token_seal(child, parent=raw),
+    )
+    return child
 
-    Presenting a used token again is taken as theft: the whole session is revoked.
+
+def _refresh_current(token: RefreshToken, raw: str) -> str | None:
+    """The session's current token, reached from the used ``token`` (text
+    ``raw``) by opening each child with its parent; None if the chain is broken
+    (a token used before children were sealed)."""
+    for _ in range(1000):  # a chain is as long as the refreshes of one interval
+        child = RefreshToken.objects.filter(parent=token).first()
+        if child is None:
+            return None
+        opened = refresh_token_open(child.sealed, parent=raw)
+        if opened is None or hash_secret(opened) != child.token_hash:
+            return None
+        if child.used_at is None:
+            return opened
+        token, raw = child, opened
+    return None
+
+
+def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
+    """Exchange a refresh token for a new access token and refresh token.
+
+    Each refresh token is exchanged once. Presented again within
+    ``JWT_REFRESH_TOKEN_REUSE_INTERVAL`` of that first exchange (two tabs, or
+    server-side rendering and middleware refreshing at the same moment), it is
+    answered with the session's current refresh token and a new access token,
+    as GoTrue does; presented later, it is taken as stolen and the whole session
+    ends. A session that has ended is never refreshed, whichever token is shown.
+    Refreshes of one session are serialised by a lock on the session's row.
     """
     if not refresh_token:
         raise ApplicationError("Refresh token is required.", code="validation_failed")
@@ -411,35 +454,41 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
         code="refresh_token_not_found",
         status=400,
     )
+    token_hash = hash_secret(refresh_token)
+    found = (
+        RefreshToken.objects.filter(token_hash=token_hash)
+        .values_list("session_id", "session__tenant_id")
+        .first()
+    )
+    # Another tenant's API key learns nothing and changes nothing.
+    if found is None or found[1] != tenant.id:
+        raise not_found
     with transaction.atomic():
-        token = (
-            RefreshToken.objects.select_for_update()
-            .select_related("session__user", "session__tenant")
-            .filter(token_hash=hash_secret(refresh_token))
+        session = (
+            AuthSession.objects.select_for_update(of=("self",))
+            .select_related("user", "tenant")
+            .filter(pk=found[0])
             .first()
         )
-        if token is None or token.session.tenant_id != tenant.id:
+        # Read after the lock: a refresh that held it has committed.
+        token = RefreshToken.objects.filter(token_hash=token_hash).first()
+        if session is None or token is None:  # deleted meanwhile
             raise not_found
-        session = token.session
         now = timezone.now()
-        if token.used_at is not None:
-            AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
-            reuse = ApplicationError(
-                "Invalid Refresh Token: Already Used",
-                code="refresh_token_already_used",
-                status=400,
-            )
-        elif session.revoked_at is not None or not session.user.is_active:
+        # GoTrue's answers: its sign-out deletes the session and its tokens, and
+        # supabase-js turns `session_not_found` into a code-less "Auth session
+        # missing!", so an ended session's tokens are not found, as there.
+        if session.revoked_at is not None:
+            raise not_found
+        if not session.user.is_active:
             raise ApplicationError(
-                "Session not found or revoked.", code="session_not_found", status=400
+                "Invalid Refresh Token: User Banned", code="user_banned", status=400
             )
-        elif token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
+        if token.created_at + settings.JWT_REFRESH_TOKEN_LIFETIME < now:
             raise ApplicationError(
                 "Invalid Refresh Token: expired", code="session_expired", status=400
             )
-        elif not Membership.objects.filter(
+        if not Membership.objects.filter(
             user_id=session.user_id, tenant_id=session.tenant_id
         ).exists():
             raise ApplicationError(
@@ -447,15 +496,30 @@ def auth_refresh_grant(*, refresh_token: str, tenant: Tenant) -> dict:
                 code="user_not_found",
                 status=400,
             )
+        if token.used_at is None:
+            refresh = _refresh_child(token, refresh_token, now=now)
+        elif refresh_reuse_allowed(
+            used_at=token.used_at,
+            now=now,
+            interval=settings.JWT_REFRESH_TOKEN_REUSE_INTERVAL,
+        ):
+            refresh = _refresh_current(token, refresh_token)
         else:
-            reuse = None
-            token.used_at = now
-            token.save(update_fields=["used_at"])
+            refresh = None
+        if refresh is None:
+            # Taken as theft: the session ends, for every token of it.
+            session.revoked_at = now
+            session.save(update_fields=["revoked_at"])
+        else:
             session.refreshed_at = now
             session.save(update_fields=["refreshed_at"])
-            return _session_tokens(session, session.user)
+            return _session_tokens(session, session.user, refresh=refresh)
     # Raised after the block so that the revocation above is committed.
-    raise reuse
+    raise ApplicationError(
+        "Invalid Refresh Token: Already Used",
+        code="refresh_token_already_used",
+        status=400,
+    )
 
 
 def auth_logout(*, user_id: str, session_id: str, scope: str = "global") -> None:

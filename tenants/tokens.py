@@ -6,11 +6,14 @@ user may use) and ``default_tenant``. What it says about tenants is a hint for
 clients: membership is re-checked on every request.
 """
 
+import hashlib
+import hmac
 import secrets
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -127,3 +130,58 @@ def _decode_and_verify(raw: str) -> tuple[AccessClaims, int]:
 def refresh_token_generate() -> str:
     """A new opaque refresh token (stored only as its hash)."""
     return secrets.token_urlsafe(32)
+
+
+# --- The refresh token reuse interval ------------------------------------------
+#
+# Refresh tokens rotate: each is exchanged once for a new access token and a new
+# refresh token, its child. Clients routinely refresh twice with the same token
+# at the same moment (server-side rendering and middleware, two tabs, two
+# workers), so, as GoTrue does (GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL), a
+# used token presented again within the reuse interval of its first use is
+# answered with the session's current refresh token, not taken as theft. Only
+# hashes of refresh tokens are stored; to hand the current token out again, each
+# child is stored sealed with a key derived from its parent, so that only whoever
+# presents the parent can open it (a database dump opens nothing).
+
+_SEAL_LABEL = b"gathergrid refresh token child"
+
+
+def refresh_reuse_allowed(
+    *, used_at: datetime, now: datetime, interval: timedelta
+) -> bool:
+    """True when a refresh token first used at ``used_at`` may be presented
+    again at ``now``: within ``interval`` (0 turns reuse off). Later, a used
+    token is taken as stolen."""
+    return interval > timedelta(0) and now <= used_at + interval
+
+
+def _keystream(parent: str, length: int) -> bytes:
+    stream = hmac.new(parent.encode(), _SEAL_LABEL, hashlib.sha512).digest()
+    if length > len(stream):
+        raise ValueError("refresh token too long to seal")
+    return stream[:length]
+
+
+def refresh_token_seal(child: str, *, parent: str) -> str:
+    """``child`` sealed with a key derived from ``parent`` (hex).
+
+    The key stream is HMAC-SHA512 keyed with the parent token, a 256-bit secret
+    that seals exactly one child, so it is never used twice."""
+    data = child.encode("ascii")
+    return bytes(
+        a ^ b for a, b in zip(data, _keystream(parent, len(data)), strict=True)
+    ).hex()
+
+
+def refresh_token_open(sealed: str, *, parent: str) -> str | None:
+    """The child token sealed by :func:`refresh_token_seal`, or None when
+    ``sealed`` is not a sealed token (callers check its hash as well)."""
+    try:
+        data = bytes.fromhex(sealed)
+        opened = bytes(
+            a ^ b for a, b in zip(data, _keystream(parent, len(data)), strict=True)
+        )
+        return opened.decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,14 +1,17 @@
 """/auth/v1: GoTrue-compatible sign-in, refresh rotation, user, logout, throttling."""
 
 import json
+from datetime import timedelta
 
 import jwt
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
-from tenants.models import AuthSession, Role
-from tests.clients import password_login, sign_in
+from tenants.models import AuthSession, RefreshToken, Role, hash_secret
+from tenants.tokens import refresh_token_open
+from tests.clients import Session, password_login, sign_in
 from tests.factories import PASSWORD, member_make
 
 pytestmark = pytest.mark.django_db
@@ -180,6 +183,25 @@ def test_passwords_are_hashed_with_argon2(tenant_a, settings):
     assert PASSWORD not in user.password
 
 
+def _used_long_ago(refresh_token: str) -> None:
+    """Move the first use of ``refresh_token`` out of the reuse interval."""
+    past = timezone.now() - settings.JWT_REFRESH_TOKEN_REUSE_INTERVAL
+    updated = RefreshToken.objects.filter(
+        token_hash=hash_secret(refresh_token), used_at__isnull=False
+    ).update(used_at=past - timedelta(seconds=1))
+    assert updated == 1
+
+
+def _signed_in_as(api_key: str, body: dict) -> Session:
+    return Session(
+        client=Client(),
+        api_key=api_key,
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        body=body,
+    )
+
+
 def test_refresh_rotates_and_a_used_token_cannot_be_replayed(tenant_a):
     user = member_make(tenant_a.tenant)
     session = sign_in(tenant_a.api_key, user)
@@ -190,13 +212,178 @@ def test_refresh_rotates_and_a_used_token_cannot_be_replayed(tenant_a):
     assert rotated["refresh_token"] != session.refresh_token
     assert rotated["access_token"] != session.access_token
 
+    _used_long_ago(session.refresh_token)
     replay = _refresh(client, tenant_a.api_key, session.refresh_token)
     assert replay.status_code == 400
-    assert replay.json()["code"] == "refresh_token_already_used"
+    assert replay.json() == {
+        "code": "refresh_token_already_used",
+        "message": "Invalid Refresh Token: Already Used",
+    }
     # A replay is taken as theft: the whole session, rotated token included, ends.
     after = _refresh(client, tenant_a.api_key, rotated["refresh_token"])
     assert after.status_code == 400
+    assert after.json()["code"] == "refresh_token_not_found"
     assert session.get("/auth/v1/user").status_code == 401
+    stolen = _signed_in_as(tenant_a.api_key, rotated)
+    assert stolen.get("/rest/v1/things").json()["code"] == "PGRST303"
+
+
+def test_refreshing_twice_within_the_reuse_interval_keeps_the_session(tenant_a):
+    """Two tabs, or SSR and middleware, refresh with the same token at once:
+    both are answered with the session's current refresh token."""
+    user = member_make(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    first = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    second = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert first.status_code == second.status_code == 200
+    assert second.json()["refresh_token"] == first.json()["refresh_token"]
+    assert second.json()["access_token"] != first.json()["access_token"]
+    assert second.json()["user"]["id"] == str(user.id)
+    for body in (first.json(), second.json()):
+        signed_in = _signed_in_as(tenant_a.api_key, body)
+        assert signed_in.get("/auth/v1/user").status_code == 200
+        assert signed_in.get("/rest/v1/things").status_code == 200
+    # The family did not fork: one current token, and it still refreshes.
+    tokens = RefreshToken.objects.filter(session__user=user)
+    assert tokens.count() == 2
+    assert tokens.filter(used_at__isnull=True).count() == 1
+    onwards = _refresh(Client(), tenant_a.api_key, first.json()["refresh_token"])
+    assert onwards.status_code == 200
+    assert onwards.json()["refresh_token"] != first.json()["refresh_token"]
+
+
+def test_reuse_within_the_interval_follows_the_chain_to_the_current_token(
+    tenant_a,
+):
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    second = _refresh(Client(), tenant_a.api_key, session.refresh_token).json()
+    third = _refresh(Client(), tenant_a.api_key, second["refresh_token"]).json()
+    again = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert again.status_code == 200
+    assert again.json()["refresh_token"] == third["refresh_token"]
+
+
+def test_the_interval_counts_from_the_first_use(tenant_a, settings):
+    settings.JWT_REFRESH_TOKEN_REUSE_INTERVAL = timedelta(seconds=30)
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    assert (
+        _refresh(Client(), tenant_a.api_key, session.refresh_token).status_code == 200
+    )
+    token = RefreshToken.objects.get(token_hash=hash_secret(session.refresh_token))
+    token.used_at -= timedelta(seconds=29)
+    token.save()
+    assert (
+        _refresh(Client(), tenant_a.api_key, session.refresh_token).status_code == 200
+    )
+    token.used_at -= timedelta(seconds=2)
+    token.save()
+    late = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert late.json()["code"] == "refresh_token_already_used"
+
+
+def test_reuse_interval_zero_takes_every_reuse_as_theft(tenant_a, settings):
+    settings.JWT_REFRESH_TOKEN_REUSE_INTERVAL = timedelta(0)
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    first = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    second = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert first.status_code == 200
+    assert second.status_code == 400
+    assert second.json()["code"] == "refresh_token_already_used"
+    signed_in = _signed_in_as(tenant_a.api_key, first.json())
+    assert signed_in.get("/rest/v1/things").json()["code"] == "PGRST303"
+
+
+@pytest.mark.parametrize("ended_by", ["logout", "theft"])
+def test_no_token_of_an_ended_session_refreshes_even_within_the_interval(
+    tenant_a, ended_by
+):
+    user = member_make(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    first = _refresh(Client(), tenant_a.api_key, session.refresh_token).json()
+    second = _refresh(Client(), tenant_a.api_key, first["refresh_token"]).json()
+    if ended_by == "logout":
+        assert (
+            _signed_in_as(tenant_a.api_key, second)
+            .post("/auth/v1/logout?scope=local")
+            .status_code
+            == 204
+        )
+    else:
+        _used_long_ago(session.refresh_token)
+        stolen = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+        assert stolen.json()["code"] == "refresh_token_already_used"
+    # Within the interval of their use, current or not: all refused.
+    for token in (
+        first["refresh_token"],
+        second["refresh_token"],
+        session.refresh_token,
+    ):
+        response = _refresh(Client(), tenant_a.api_key, token)
+        assert response.status_code == 400
+        assert response.json()["code"] == "refresh_token_not_found"
+    # Nothing was issued after the end: the session still has its three tokens.
+    assert RefreshToken.objects.filter(session__user=user).count() == 3
+
+
+def test_reuse_with_another_tenants_key_is_not_found_and_harmless(tenant_a, tenant_b):
+    """Within the interval or after it, a used token of tenant A's session
+    shown with tenant B's key is unknown there: no token, and A's session lives."""
+    user = member_make(tenant_a.tenant, email="both-reuse@example.com")
+    member_make(tenant_b.tenant, email="both-reuse@example.com")
+    session = sign_in(tenant_a.api_key, user)
+    first = _refresh(Client(), tenant_a.api_key, session.refresh_token).json()
+    within = _refresh(Client(), tenant_b.api_key, session.refresh_token)
+    assert within.status_code == 400
+    assert within.json()["code"] == "refresh_token_not_found"
+    _used_long_ago(session.refresh_token)
+    after = _refresh(Client(), tenant_b.api_key, session.refresh_token)
+    assert after.json()["code"] == "refresh_token_not_found"
+    current = _refresh(Client(), tenant_b.api_key, first["refresh_token"])
+    assert current.json()["code"] == "refresh_token_not_found"
+    signed_in = _signed_in_as(tenant_a.api_key, first)
+    assert signed_in.get("/auth/v1/user").status_code == 200
+    assert (
+        _refresh(Client(), tenant_a.api_key, first["refresh_token"]).status_code == 200
+    )
+
+
+def test_refresh_tokens_are_stored_neither_plain_nor_openable(tenant_a):
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    child = _refresh(Client(), tenant_a.api_key, session.refresh_token).json()
+    stored = RefreshToken.objects.get(token_hash=hash_secret(child["refresh_token"]))
+    assert stored.parent.token_hash == hash_secret(session.refresh_token)
+    assert child["refresh_token"] not in stored.sealed
+    assert (
+        refresh_token_open(stored.sealed, parent=child["refresh_token"])
+        != (child["refresh_token"])
+    )
+
+
+def test_refresh_after_sign_out_is_not_found_as_in_gotrue(tenant_a):
+    """GoTrue's sign-out deletes the session: its refresh tokens are then not
+    found (supabase-js would turn `session_not_found` into a code-less "Auth
+    session missing!")."""
+    session = sign_in(tenant_a.api_key, member_make(tenant_a.tenant))
+    assert session.post("/auth/v1/logout").status_code == 204
+    response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "refresh_token_not_found",
+        "message": "Invalid Refresh Token: Refresh Token Not Found",
+    }
+
+
+def test_refresh_of_a_deactivated_user_is_user_banned(tenant_a):
+    user = member_make(tenant_a.tenant)
+    session = sign_in(tenant_a.api_key, user)
+    user.is_active = False
+    user.save()
+    response = _refresh(Client(), tenant_a.api_key, session.refresh_token)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "user_banned",
+        "message": "Invalid Refresh Token: User Banned",
+    }
 
 
 def test_refresh_with_unknown_token_is_400(tenant_a):
