@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 from django.http import HttpRequest
 
-from core.http import json_has_nul
+from core.errors import PayloadTooLarge
+from core.http import json_has_nul, request_body
 from pgrest import grammar
 from pgrest.ast import Preferences, Query
 from pgrest.errors import PostgrestError
@@ -18,6 +19,9 @@ ARRAY = "application/vnd.pgrst.array+json"
 CSV = "text/csv"
 OPENAPI = "application/openapi+json"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+# The largest body a write takes (PostgREST has none of its own; its proxy's
+# is the limit): beyond it a 413. Bulk writes of more rows go in several.
+BODY_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,19 @@ def parse_request(request: HttpRequest) -> tuple[Query, Preferences]:
     return query, prefs
 
 
+def request_bytes(request: HttpRequest) -> bytes:
+    """The body, at most :data:`BODY_LIMIT` bytes (chunked ones too): beyond
+    it a 413, PGRST102."""
+    try:
+        return request_body(request, limit=BODY_LIMIT)
+    except PayloadTooLarge as error:
+        error.hint = "Send fewer rows per request."
+        raise
+
+
 def json_body(request: HttpRequest) -> Any:
+    # Read within the limit first (chunked bodies too): request.body is it.
+    request_bytes(request)
     content_type = (request.content_type or JSON).lower()
     if content_type not in {JSON, "text/plain", SINGULAR}:
         raise PostgrestError(

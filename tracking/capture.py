@@ -37,7 +37,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import edge
-from core.errors import ApplicationError
+from core.errors import ApplicationError, PayloadTooLarge, size_text
+from core.http import request_body
 from tenants.models import KeyKind, Tenant, hash_secret
 from tenants.selectors import tenant_key_find
 from tracking.group_commit import messages_ingest_grouped
@@ -109,30 +110,38 @@ def basic_auth_username(request: HttpRequest) -> str:
 
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
-    """The request body, gunzipped when sent so, refused beyond ``limit`` bytes."""
-    raw = request.body
+    """The request body, gunzipped when sent so, refused (413) beyond ``limit``
+    bytes as sent and once decompressed: never more than ``limit + 1`` bytes
+    of either are held (a small gzip bomb stays small)."""
+    try:
+        raw = request_body(request, limit=limit)
+    except PayloadTooLarge:
+        raise PayloadTooLarge(limit, message=too_large(limit)) from None
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in {"gzip", "x-gzip", "deflate"}:
         try:
             wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
             inflater = zlib.decompressobj(wbits)
-            # Never inflate more than the limit allows (a small bomb stays small).
             raw = inflater.decompress(raw, limit + 1)
         except (zlib.error, gzip.BadGzipFile):
             raise ApplicationError(
                 "The body is not valid gzip data.", code="invalid_encoding"
             ) from None
+        if len(raw) > limit:
+            raise PayloadTooLarge(limit, message=too_large(limit, "decompressed "))
     elif encoding not in {"", "identity"}:
         raise ApplicationError(
             f"Content-Encoding {encoding!r} is not supported; use gzip.",
             code="invalid_encoding",
         )
-    if len(raw) > limit:
-        raise ApplicationError(
-            f"The body is larger than {limit // 1024} KB; send smaller batches.",
-            code="payload_too_large",
-        )
     return raw
+
+
+def too_large(limit: int, what: str = "") -> str:
+    return (
+        f"The request body {what}is larger than {size_text(limit)} ({limit} "
+        "bytes), the limit of this endpoint; send smaller batches."
+    )
 
 
 # 20 digits in a row may be an integer beyond 64 bits, which orjson would

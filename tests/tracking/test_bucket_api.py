@@ -291,10 +291,10 @@ def test_nan_is_400(tenant_a):
     assert rows(tenant_a.tenant) == NOTHING
 
 
-def test_oversized_body_is_400(tenant_a):
+def test_oversized_body_is_413(tenant_a):
     body = {"event": "e", "userId": "u", "attributes": {"x": "y" * 600_000}}
     response = post(f"/{tenant_a.tracking_key}/event", body)
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
     assert response.json()["details"][0]["path"] == "body"
     assert rows(tenant_a.tenant) == NOTHING

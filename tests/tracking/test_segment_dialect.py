@@ -8,12 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracking.dialects.segment import (
-    BATCH_LIMIT,
     MAX_DEPTH,
     MESSAGE_LIMIT,
     SCREEN_VIEWED,
     TYPES,
-    check_batch_size,
     translate_batch,
     translate_single,
     write_key,
@@ -619,17 +617,6 @@ def test_message_size_counts_non_ascii_text_as_utf8_bytes():
     # 12,000 "é" are 24,000 UTF-8 bytes (fine) but 72,000 as \u00e9 escapes.
     message = one(type="track", userId="u", event="E", properties={"t": "é" * 12000})
     assert message.properties["t"] == "é" * 12000
-
-
-def test_batch_size_up_to_500_kb_passes_and_beyond_is_a_400():
-    check_batch_size(0)
-    check_batch_size(BATCH_LIMIT)
-    with pytest.raises(DialectError) as caught:
-        check_batch_size(BATCH_LIMIT + 1)
-    assert caught.value.status == 400
-    (error,) = caught.value.errors
-    assert error.path == "batch"
-    assert "500 KB" in error.message
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,8 @@ Decisions where the spec is silent or loose:
   text counted as UTF-8 bytes, not ``\\uXXXX`` escapes, so nothing that
   analytics-node or analytics-python accepts is refused), at most
   ``MESSAGE_LIMIT`` bytes; for a single-message path the whole body counts.
-  The whole batch's raw size is the view's check (:func:`check_batch_size`).
+  The whole body's size (``BATCH_LIMIT``, as sent and decompressed) is the
+  endpoint's (a 413, ``tracking.capture.read_body``).
 - Beyond the spec, values the store cannot hold are refused with their path
   rather than failing at write time: strings with NUL characters or unpaired
   surrogates, NaN/Infinity, integers too long to print, nesting deeper than
@@ -109,21 +110,6 @@ def write_key(body: Any) -> str | None:
         if isinstance(key, str) and key:
             return key
     return None
-
-
-def check_batch_size(raw_length: int) -> None:
-    """Refuse a (decompressed) request body over ``BATCH_LIMIT`` bytes."""
-    if raw_length > BATCH_LIMIT:
-        raise DialectError(
-            [
-                FieldError(
-                    "batch",
-                    f"the request body is larger than 500 KB ({raw_length} bytes; "
-                    f"the limit is {BATCH_LIMIT})",
-                )
-            ],
-            status=400,
-        )
 
 
 def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:

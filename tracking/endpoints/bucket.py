@@ -22,7 +22,7 @@ letters and digits), so these routes never shadow another. ``/events`` without
 a key is not Bucket's (it is Gather's), so only ``/{key}/events`` is routed.
 
 - JSON only: another ``Content-Type`` is a 400. ``Content-Encoding: gzip`` is
-  accepted. Bodies above 512 KB (decompressed) are refused.
+  accepted. Bodies above 512 KB (as sent or decompressed) are a 413.
 - Answers: ``200 {"success": true}`` (what Bucket answers and the node SDK
   checks); a feedback call also gets its ``feedbackId`` (the feedback's id:
   the one the call named, else its message id), which the SDKs' feedback
