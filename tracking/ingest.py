@@ -1,6 +1,7 @@
 """The one writer of tracking data: canonical messages in, one transaction.
 
-``messages_ingest`` dedupes by message id (per tenant, forever), merges traits
+``messages_ingest`` dedupes by the message ids clients sent (per tenant,
+forever; a message sent without one is always new), merges traits
 in SQL (no read-modify-write), creates the users and accounts that messages
 only refer to, links users to accounts, inserts events, and maintains sessions
 and daily usage (``tracking/usage.py``). Callers validate every message first
@@ -561,10 +562,16 @@ def requests_ingest(
     for the first request that sent it.
     """
     by_key: dict[str, tuple[Message, datetime, int]] = {}
+    made_ids: set[str] = set()  # messages without a client id: always new
     for index, (messages, received_at) in enumerate(requests):
-        for message in messages:
-            by_key.setdefault(receipt_key(message), (message, received_at, index))
-    keys = sorted(by_key)  # hex sorts as the uuids do
+        for n, message in enumerate(messages):
+            if message.deduplicate:
+                key = receipt_key(message)
+            else:
+                key = f"made:{index}:{n}"
+                made_ids.add(key)
+            by_key.setdefault(key, (message, received_at, index))
+    keys = sorted(by_key.keys() - made_ids)  # hex sorts as the uuids do
     pg = connection.connection
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
         set_path = _search_path_sql()
@@ -581,7 +588,7 @@ def requests_ingest(
                 [keys, [by_key[key][1] for key in keys]],
                 prepare=True,
             )
-        fresh_keys = {row[0].hex for row in cursor.fetchall()}
+        fresh_keys = {row[0].hex for row in cursor.fetchall()} | made_ids
         fresh = [
             (message, received_at)
             for key, (message, received_at, _) in by_key.items()

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.tracking import made_ids_blanked
 from tracking.dialects.segment import (
     MAX_DEPTH,
     MESSAGE_LIMIT,
@@ -696,69 +697,20 @@ def test_an_explicit_message_id_is_kept():
     assert one(type="track", userId="u", event="E", messageId="m-1").message_id == "m-1"
 
 
-def test_a_message_without_id_gets_a_stable_sha256_hash_id():
-    item = {
-        "type": "track",
-        "userId": "u",
-        "event": "E",
-        "timestamp": "2026-11-01T10:00:00Z",
-    }
-    first = batch(dict(item), sentAt="2026-11-01T10:00:01Z")[0]
-    retried = translate_batch(
-        {"batch": [dict(reversed(item.items()))], "sentAt": "2026-11-01T10:05:00Z"},
-        received_at=RECEIVED + timedelta(minutes=5),
-    )[0]
-    assert first.message_id.startswith("hash:")
-    assert len(first.message_id) == len("hash:") + 64
-    assert retried.message_id == first.message_id
-
-
-def test_different_messages_without_id_get_different_ids():
-    base = {
-        "type": "track",
-        "userId": "u",
-        "event": "E",
-        "timestamp": "2026-11-01T10:00:00Z",
-    }
-    variants = [
-        base,
-        {**base, "event": "F"},
-        {**base, "userId": "v"},
-        {**base, "timestamp": "2026-11-01T10:00:01Z"},
-        {**base, "properties": {"a": 1}},
-        {**base, "type": "page"},
-    ]
-    ids = {message.message_id for message in batch(*variants)}
-    assert len(ids) == len(variants)
-
-
-def test_the_hash_id_covers_the_batch_context_merged_in():
+def test_only_a_message_id_dedupes_and_without_one_every_message_is_new():
+    # Two identical calls without messageId (or with ""), timed or not, sent
+    # alone or in a batch, are two calls: each gets a fresh id of its own.
     item = {"type": "track", "userId": "u", "event": "E"}
-    plain = batch(dict(item))[0]
-    same = batch(dict(item), context={})[0]
-    other = batch(dict(item), context={"groupId": "acme"})[0]
-    assert plain.message_id == same.message_id != other.message_id
-
-
-def test_the_same_message_by_single_path_or_in_a_batch_has_one_id():
-    single = translate_single(
-        "track",
-        {
-            "userId": "u",
-            "event": "E",
-            "writeKey": "k",
-            "sentAt": "2026-11-01T11:59:00Z",
-        },
-        received_at=RECEIVED,
-    )[0]
-    batched = one(type="track", userId="u", event="E", anonymousId=None)
-    assert single.message_id == batched.message_id
-
-
-def test_an_empty_message_id_is_replaced_by_the_hash_id():
-    assert one(type="track", userId="u", event="E", messageId="").message_id.startswith(
-        "hash:"
-    )
+    timed = {**item, "timestamp": "2026-11-01T10:00:00Z"}
+    messages = [
+        *batch(dict(item), dict(item), dict(timed), dict(timed)),
+        one(**item, messageId=""),
+        *translate_single("track", {"userId": "u", "event": "E"}, received_at=RECEIVED),
+    ]
+    assert len({m.message_id for m in messages}) == len(messages)
+    assert not any(m.deduplicate for m in messages)
+    kept = one(**item, messageId="m-1")
+    assert kept.message_id == "m-1" and kept.deduplicate
 
 
 # -- batch context and integrations -------------------------------------------
@@ -1086,7 +1038,7 @@ def outcome(translate):
         assert error.status == 400
         return None
     assert_messages(result)
-    return result
+    return made_ids_blanked(result)
 
 
 @FAST
@@ -1193,11 +1145,12 @@ def test_well_formed_messages_are_always_accepted_whatever_their_key_order(
         assert message.user_id == str(item["userId"])
         if "messageId" in item:
             assert message.message_id == str(item["messageId"])
-        else:
-            assert message.message_id.startswith("hash:")
+        assert message.deduplicate == ("messageId" in item)
     reordered = {
         "sentAt": sent_at,
         "context": dict(reversed(context.items())),
         "batch": [dict(reversed(item.items())) for item in items],
     }
-    assert translate_batch(reordered, received_at=RECEIVED) == result
+    assert made_ids_blanked(
+        translate_batch(reordered, received_at=RECEIVED)
+    ) == made_ids_blanked(result)

@@ -47,12 +47,11 @@ Decisions where the spec is silent or loose:
   ``sentAt`` is known (the message's own, else the batch's) it is corrected to
   ``received_at - (sentAt - original)``; without a ``sentAt`` it is taken as
   given; without either timestamp it is ``received_at``.
-- Without a ``messageId`` the id is ``"hash:" + sha256`` of the message as it
-  means: the message's fields (nulls dropped, ``sentAt`` and ``writeKey``
-  dropped, as a client retry changes ``sentAt``), its type, and its merged
-  context and integrations, as sorted compact JSON. So a retried message
-  dedupes, and the same message sent to ``/v1/track`` or in a batch has one id;
-  two identical messages without id or timestamp are taken to be one.
+- Only a ``messageId`` dedupes (every official SDK sends one): a message
+  retried with its ``messageId`` is stored once, however late. A message
+  without one (``null`` or ``""`` too) gets a fresh id and is never taken for
+  another: two identical calls are two calls (a content hash would drop a
+  real repeat, and hashed forever), while a retry of it counts twice.
 - Size of one message: its compact JSON re-serialisation in UTF-8 (non-ASCII
   text counted as UTF-8 bytes, not ``\\uXXXX`` escapes, so nothing that
   analytics-node or analytics-python accepts is refused), at most
@@ -77,8 +76,8 @@ from tracking.dialects.checks import (
     MAX_DEPTH,
     Errors,
     choice,
-    hash_id,
     id_text,
+    made_id,
     object_value,
     scan,
     time_value,
@@ -97,7 +96,6 @@ SCREEN_VIEWED = "screen.viewed"
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES_TEXT = ", ".join(TYPES)
 _NEEDS_ID = frozenset({"identify", "track", "page", "screen", "group"})
-_NOT_HASHED = frozenset({"sentAt", "writeKey", "messageId"})
 
 
 # -- public API ---------------------------------------------------------------
@@ -357,13 +355,12 @@ def _message(
     if len(errors) > before or call is None:
         return None
 
-    if not message_id:
-        message_id = _message_hash(item, call, context, integrations)
     if integrations and "integrations" not in context:
         context["integrations"] = integrations
     common: dict[str, Any] = {
         "source": SOURCE,
-        "message_id": message_id,
+        "message_id": message_id or made_id(),
+        "deduplicate": bool(message_id),
         "timestamp": happened_at,
         "user_id": user_id,
         "anonymous_id": anonymous_id,
@@ -430,25 +427,3 @@ def _occurred(
     except OverflowError:
         errors.add(original_path, "is out of range once corrected by sentAt")
         return received_at
-
-
-def _message_hash(
-    item: dict[str, Any],
-    call: str,
-    context: dict[str, Any],
-    integrations: dict[str, Any],
-) -> str:
-    """A stable id for a message without one: sha256 of what it means."""
-    canonical = {
-        key: value
-        for key, value in item.items()
-        if value is not None and key not in _NOT_HASHED
-    }
-    canonical["type"] = call
-    canonical.pop("context", None)
-    canonical.pop("integrations", None)
-    if context:
-        canonical["context"] = context
-    if integrations:
-        canonical["integrations"] = integrations
-    return hash_id(canonical)
