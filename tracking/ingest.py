@@ -244,12 +244,14 @@ WITH a AS (
   ON CONFLICT DO NOTHING
   RETURNING 1
 ), e AS (
-  INSERT INTO events (event_time, received_at, name, properties, context,
-    user_id, account_id, anonymous_id, message_id, source)
-  SELECT r.event_time, r.received_at, r.name, r.properties, r.context, u.id,
-    a.id, r.anonymous_id, r.message_id, r.source
+  INSERT INTO events (event_time, received_at, original_timestamp, sent_at,
+    name, properties, context, user_id, account_id, anonymous_id, message_id,
+    source)
+  SELECT r.event_time, r.received_at, r.original_timestamp, r.sent_at, r.name,
+    r.properties, r.context, u.id, a.id, r.anonymous_id, r.message_id, r.source
   FROM jsonb_to_recordset(%(events)s::jsonb)
-    AS r(event_time timestamptz, received_at timestamptz, name text,
+    AS r(event_time timestamptz, received_at timestamptz,
+      original_timestamp timestamptz, sent_at timestamptz, name text,
       properties jsonb, context jsonb, user_id text, account_id text,
       anonymous_id text, message_id text, source text, n int)
   LEFT JOIN u ON u.external_id = r.user_id
@@ -402,6 +404,8 @@ def _entities_and_events_params(
                 {
                     "event_time": m.timestamp,
                     "received_at": received_at,
+                    "original_timestamp": m.original_timestamp,
+                    "sent_at": m.sent_at,
                     "name": m.event,
                     "properties": m.properties,
                     "context": m.context,

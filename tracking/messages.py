@@ -37,6 +37,11 @@ class Message:
     # forever; or, when it sent none, one made for it (``deduplicate=False``).
     message_id: str
     timestamp: datetime  # when it happened (aware, UTC), clock skew corrected
+    # Segment's times as the client sent them, before that correction: its
+    # ``originalTimestamp`` (else ``timestamp``) and ``sentAt``; None when
+    # not sent (and in dialects without them).
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
     user_id: str | None = None
     anonymous_id: str | None = None
     account_id: str | None = None

@@ -192,6 +192,49 @@ def test_original_timestamp_is_preferred_over_timestamp():
     assert message.timestamp == RECEIVED - timedelta(seconds=30)
 
 
+def test_the_clients_own_times_are_kept_as_sent():
+    # Segment's warehouses keep original_timestamp and sent_at beside the
+    # corrected timestamp and received_at: so do we.
+    stamped, original, own_sent, none = batch(
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "2026-11-01T09:00Z",
+        },
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "originalTimestamp": "2026-11-01T10:00:00+02:00",
+        },
+        {
+            "type": "page",
+            "userId": "u",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "sentAt": "2026-11-01T09:01:00Z",
+        },
+        {"type": "identify", "userId": "u"},
+        sentAt="2026-11-01T09:00:30Z",
+    )
+    assert (stamped.original_timestamp, stamped.sent_at) == (
+        at("2026-11-01T09:00:00+00:00"),
+        at("2026-11-01T09:00:30+00:00"),
+    )
+    assert stamped.timestamp == RECEIVED - timedelta(seconds=30)
+    assert original.original_timestamp == at("2026-11-01T08:00:00+00:00")
+    assert own_sent.sent_at == at("2026-11-01T09:01:00+00:00")
+    assert (none.original_timestamp, none.sent_at) == (
+        None,
+        at("2026-11-01T09:00:30+00:00"),
+    )
+    (alone,) = translate_single(
+        "track", {"userId": "u", "event": "E"}, received_at=RECEIVED
+    )
+    assert (alone.original_timestamp, alone.sent_at) == (None, None)
+
+
 def test_timestamp_without_sent_at_is_taken_as_given_in_utc():
     offset, naive = batch(
         {

@@ -46,7 +46,10 @@ Decisions where the spec is silent or loose:
   time is ``originalTimestamp`` if given, else ``timestamp``; when a
   ``sentAt`` is known (the message's own, else the batch's) it is corrected to
   ``received_at - (sentAt - original)``; without a ``sentAt`` it is taken as
-  given; without either timestamp it is ``received_at``.
+  given; without either timestamp it is ``received_at``. The client's own
+  times are kept as sent, as Segment's warehouses keep them:
+  ``original_timestamp`` (``originalTimestamp``, else ``timestamp``; None
+  without either) and ``sent_at`` (the message's, else the batch's).
 - Only a ``messageId`` dedupes (every official SDK sends one): a message
   retried with its ``messageId`` is stored once, however late. A message
   without one (``null`` or ``""`` too) gets a fresh id and is never taken for
@@ -345,10 +348,13 @@ def _message(
         if previous_id is None:
             errors.add(at("previousId"), "is required for alias")
 
+    client_time = original if original is not None else timestamp
+    if sent_at is None:
+        sent_at = shared.sent_at
     happened_at = _occurred(
-        original if original is not None else timestamp,
+        client_time,
         at("originalTimestamp") if original is not None else at("timestamp"),
-        sent_at if sent_at is not None else shared.sent_at,
+        sent_at,
         received_at,
         errors,
     )
@@ -362,6 +368,8 @@ def _message(
         "message_id": message_id or made_id(),
         "deduplicate": bool(message_id),
         "timestamp": happened_at,
+        "original_timestamp": client_time,
+        "sent_at": sent_at,
         "user_id": user_id,
         "anonymous_id": anonymous_id,
         "context": context,
