@@ -315,12 +315,14 @@ def post_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def cors_endpoint(
-    *, allow_headers: str
+    *, allow_headers: str, method: str = "POST"
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A view that answers CORS itself, for browser SDKs calling from any
     origin (auth is the key, never a cookie): its preflight, a 405 for another
-    method than POST, and its errors, all with ``Access-Control-Allow-Origin``.
-    ``allow_headers`` is what a preflight allows when it names none."""
+    method than ``method``, and its errors, all with
+    ``Access-Control-Allow-Origin``. ``allow_headers`` is what a preflight
+    allows when it names none."""
+    allowed = f"{method}, OPTIONS"
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
@@ -328,19 +330,19 @@ def cors_endpoint(
         def cors_view(request: HttpRequest, **route: str) -> HttpResponse:
             if request.method == "OPTIONS":
                 response = HttpResponse(status=200)
-                response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+                response["Access-Control-Allow-Methods"] = allowed
                 response["Access-Control-Allow-Headers"] = request.headers.get(
                     "Access-Control-Request-Headers", allow_headers
                 )
                 response["Access-Control-Max-Age"] = "86400"
             else:
                 try:
-                    if request.method != "POST":
+                    if request.method != method:
                         raise ApplicationError(
-                            "Method not allowed: use POST.",
+                            f"Method not allowed: use {method}.",
                             code="method_not_allowed",
                             status=405,
-                            headers={"Allow": "POST, OPTIONS"},
+                            headers={"Allow": allowed},
                         )
                     response = view(request, **route)
                 except ApplicationError as error:

@@ -701,3 +701,45 @@ def test_bulk_with_a_bad_item_writes_nothing(tenant_a):
     assert response.status_code == 400
     assert [d["path"] for d in response.json()["details"]] == ["[1].event"]
     assert rows(tenant_a.tenant) == NOTHING
+
+
+# -- feature flags (none defined) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/features", {"success": True, "features": []}),
+        ("/features/evaluated?context.user.id=42", {"success": True, "features": {}}),
+    ],
+)
+def test_the_sdks_feature_calls_get_no_flags_in_the_shape_they_parse(
+    tenant_a, path, answer
+):
+    # node-sdk's initialize() reads GET /features (a list of definitions);
+    # remote evaluation reads a map by key. No flag is defined here.
+    for headers, query in [
+        ({"Authorization": f"Bearer {tenant_a.api_key}"}, ""),
+        ({}, ("&" if "?" in path else "?") + f"publishableKey={tenant_a.tracking_key}"),
+    ]:
+        response = Client().get(path + query, headers=headers)
+        assert response.status_code == 200, response.content
+        assert response.json() == answer
+        assert response["Access-Control-Allow-Origin"] == "*"
+    assert rows(tenant_a.tenant) == NOTHING
+
+
+def test_the_feature_calls_check_the_key_and_take_only_get(tenant_a):
+    missing = Client().get("/features")
+    assert missing.status_code == 401 and missing.json()["code"] == "missing_key"
+    wrong = Client().get("/features", headers={"Authorization": "Bearer gg_pk_nope"})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_key"
+    posted = Client().post(
+        "/features", headers={"Authorization": f"Bearer {tenant_a.api_key}"}
+    )
+    assert posted.status_code == 405 and posted["Allow"] == "GET, OPTIONS"
+    preflight = Client().options(
+        "/features", headers={"Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Methods"] == "GET, OPTIONS"
