@@ -178,18 +178,35 @@ def test_a_message_sent_at_overrides_the_batch_sent_at():
     assert message.timestamp == RECEIVED - timedelta(minutes=1)
 
 
-def test_original_timestamp_is_preferred_over_timestamp():
+def test_original_timestamp_is_corrected_by_sent_at():
     message = batch(
         {
             "type": "track",
             "userId": "u1",
             "event": "Clicked",
-            "timestamp": "2026-11-01T09:00:00Z",
             "originalTimestamp": "2026-11-01T10:00:00Z",
         },
         sentAt="2026-11-01T10:00:30Z",
     )[0]
     assert message.timestamp == RECEIVED - timedelta(seconds=30)
+
+
+def test_a_timestamp_beside_original_timestamp_is_the_callers_kept_as_given():
+    # rudder-sdk-node stamps originalTimestamp on every call: a timestamp
+    # beside it is the caller's (a backfill), kept as RudderStack keeps it.
+    message = batch(
+        {
+            "type": "track",
+            "userId": "u1",
+            "event": "Imported",
+            "timestamp": "2025-01-02T03:04:05.678Z",
+            "originalTimestamp": "2026-11-01T10:00:00Z",
+            "sentAt": "2026-11-01T10:00:30Z",
+        },
+    )[0]
+    assert message.timestamp == at("2025-01-02T03:04:05.678+00:00")
+    assert message.original_timestamp == at("2026-11-01T10:00:00+00:00")
+    assert message.sent_at == at("2026-11-01T10:00:30+00:00")
 
 
 def test_the_clients_own_times_are_kept_as_sent():

@@ -46,7 +46,11 @@ Decisions where the spec is silent or loose:
   time is ``originalTimestamp`` if given, else ``timestamp``; when a
   ``sentAt`` is known (the message's own, else the batch's) it is corrected to
   ``received_at - (sentAt - original)``; without a ``sentAt`` it is taken as
-  given; without either timestamp it is ``received_at``. The client's own
+  given; without either timestamp it is ``received_at``. With both, the
+  ``timestamp`` is taken as given: RudderStack's SDKs stamp
+  ``originalTimestamp`` on every call, so a ``timestamp`` beside it is the
+  caller's own (a backfill of past events), which RudderStack's server keeps
+  too. The client's own
   times are kept as sent, as Segment's warehouses keep them:
   ``original_timestamp`` (``originalTimestamp``, else ``timestamp``; None
   without either) and ``sent_at`` (the message's, else the batch's).
@@ -351,13 +355,19 @@ def _message(
     client_time = original if original is not None else timestamp
     if sent_at is None:
         sent_at = shared.sent_at
-    happened_at = _occurred(
-        client_time,
-        at("originalTimestamp") if original is not None else at("timestamp"),
-        sent_at,
-        received_at,
-        errors,
-    )
+    if original is not None and timestamp is not None:
+        # RudderStack's SDKs stamp originalTimestamp themselves: a timestamp
+        # beside it is the caller's (a backfill), kept as given, as
+        # RudderStack's server keeps it.
+        happened_at = timestamp if timestamp is not INVALID else received_at
+    else:
+        happened_at = _occurred(
+            client_time,
+            at("originalTimestamp") if original is not None else at("timestamp"),
+            sent_at,
+            received_at,
+            errors,
+        )
     if len(errors) > before or call is None:
         return None
 
