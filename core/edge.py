@@ -33,6 +33,7 @@ INGEST_PREFIXES = (
     "/event",
     "/feedback",
     "/bulk",
+    "/features",
     "/models/",
     "/events",
     # Bucket's SDKs put the tracking key first in the path: /<key>/event.

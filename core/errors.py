@@ -116,6 +116,33 @@ class Forbidden(ApplicationError):
     code = "forbidden"
 
 
+def size_text(size: int) -> str:
+    """Bytes in words: ``500 KB``, ``4 MB`` (binary units, as the limits are)."""
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} bytes"
+
+
+class PayloadTooLarge(ApplicationError):
+    """The request body is larger than the ``limit`` (bytes) of where it was
+    sent: a 413 whose message names the limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(
+        self, limit: int, *, message: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(
+            message
+            or f"The request body is larger than {size_text(limit)} "
+            f"({limit} bytes), the limit of this endpoint.",
+            hint=hint,
+        )
+        self.limit = limit
+
+
 class Unauthenticated(ApplicationError):
     """The caller could not be identified (no key, a bad key or token)."""
 

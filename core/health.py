@@ -2,12 +2,15 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
-from core.edge import api_face, error_for_path
+from core.edge import api_face, error_for_path, error_response
+from core.errors import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ def _api_or_default(request, status, code, message, default, **kwargs) -> HttpRe
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig) and api_face(request.path):
+        # A body read by Django itself, not core.http.request_body: its limit.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error_response(request.path, PayloadTooLarge(limit))
     return _api_or_default(
         request,
         400,

@@ -36,6 +36,8 @@ POSTGREST_CODES = {
     "jwt_expired": "PGRST303",
     "session_ended": "PGRST303",
     "invalid_profile": "PGRST106",
+    # PostgREST's code for a body it cannot take (with the 413 status).
+    "payload_too_large": "PGRST102",
 }
 
 

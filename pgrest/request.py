@@ -10,7 +10,8 @@ import orjson
 from django.db import connection
 from django.http import HttpRequest
 
-from core.http import json_has_nul
+from core.errors import PayloadTooLarge
+from core.http import json_has_nul, request_body
 from pgrest import grammar
 from pgrest.ast import Preferences, Query
 from pgrest.errors import PostgrestError
@@ -21,6 +22,9 @@ ARRAY = "application/vnd.pgrst.array+json"
 CSV = "text/csv"
 OPENAPI = "application/openapi+json"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The largest body a write takes (PostgREST has none of its own; its proxy's
+# is the limit): beyond it a 413. Bulk writes of more rows go in several.
+BODY_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,21 @@ def nul_in_body() -> PostgrestError:
     )
 
 
+def request_bytes(request: HttpRequest) -> bytes:
+    """The body, at most :data:`BODY_LIMIT` bytes (chunked ones too): beyond
+    it a 413, PGRST102."""
+    try:
+        return request_body(request, limit=BODY_LIMIT)
+    except PayloadTooLarge as error:
+        error.hint = "Send fewer rows per request."
+        raise
+
+
 def json_body(request: HttpRequest) -> Any:
     """The body as JSON; a form (``a=1&b=x``) is one object of texts, as
     PostgREST reads it (InsertSpec, "accepts disparate json types")."""
+    # Read within the limit first (chunked bodies too): request.body is it.
+    request_bytes(request)
     content_type = (request.content_type or JSON).lower()
     if content_type == FORM:
         try:

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError, Unauthenticated
-from core.http import json_has_nul, request_api_key, request_bearer
+from core.http import json_has_nul, request_api_key, request_bearer, request_body
 from tenants.models import AuthSession, KeyKind, Tenant, User
 from tenants.selectors import tenant_key_resolve, user_memberships
 from tenants.services import (
@@ -27,6 +27,10 @@ from tenants.tokens import AccessClaims, access_token_decode
 
 # GoTrue answers with this header; supabase-js then reads `code` as the error code.
 GOTRUE_API_VERSION = "2024-01-01"
+
+# The largest body this face takes (credentials, a user's metadata): beyond
+# it a 413.
+BODY_LIMIT = 64 * 1024
 
 # Codes raised below this face that GoTrue spells its own way.
 GOTRUE_CODES = {"jwt_invalid": "bad_jwt", "jwt_expired": "bad_jwt"}
@@ -61,7 +65,8 @@ def _api_key_tenant(request: HttpRequest) -> Tenant:
 
 def _body(request: HttpRequest) -> dict:
     content_type = request.content_type or ""
-    body = request.body.lstrip()
+    raw = request_body(request, limit=BODY_LIMIT)
+    body = raw.lstrip()
     if not body:
         return {}
     # `curl -d '{...}'` labels JSON as a form: trust the body's first character.
@@ -70,14 +75,14 @@ def _body(request: HttpRequest) -> dict:
     ):
         return request.POST.dict()
     try:
-        data = json.loads(request.body)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApplicationError(
             f"Could not parse request body as JSON: {error}", code="bad_json"
         ) from None
     if not isinstance(data, dict):
         raise ApplicationError("Request body must be a JSON object.", code="bad_json")
-    if json_has_nul(request.body, data):
+    if json_has_nul(raw, data):
         raise ApplicationError(
             "Request body must not contain \\u0000.", code="bad_json"
         )

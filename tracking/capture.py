@@ -37,7 +37,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import edge
-from core.errors import ApplicationError
+from core.errors import ApplicationError, PayloadTooLarge, size_text
+from core.http import request_body
 from tenants.models import KeyKind, Tenant, hash_secret
 from tenants.selectors import tenant_key_find
 from tracking.group_commit import messages_ingest_grouped
@@ -109,30 +110,38 @@ def basic_auth_username(request: HttpRequest) -> str:
 
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
-    """The request body, gunzipped when sent so, refused beyond ``limit`` bytes."""
-    raw = request.body
+    """The request body, gunzipped when sent so, refused (413) beyond ``limit``
+    bytes as sent and once decompressed: never more than ``limit + 1`` bytes
+    of either are held (a small gzip bomb stays small)."""
+    try:
+        raw = request_body(request, limit=limit)
+    except PayloadTooLarge:
+        raise PayloadTooLarge(limit, message=too_large(limit)) from None
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in {"gzip", "x-gzip", "deflate"}:
         try:
             wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
             inflater = zlib.decompressobj(wbits)
-            # Never inflate more than the limit allows (a small bomb stays small).
             raw = inflater.decompress(raw, limit + 1)
         except (zlib.error, gzip.BadGzipFile):
             raise ApplicationError(
                 "The body is not valid gzip data.", code="invalid_encoding"
             ) from None
+        if len(raw) > limit:
+            raise PayloadTooLarge(limit, message=too_large(limit, "decompressed "))
     elif encoding not in {"", "identity"}:
         raise ApplicationError(
             f"Content-Encoding {encoding!r} is not supported; use gzip.",
             code="invalid_encoding",
         )
-    if len(raw) > limit:
-        raise ApplicationError(
-            f"The body is larger than {limit // 1024} KB; send smaller batches.",
-            code="payload_too_large",
-        )
     return raw
+
+
+def too_large(limit: int, what: str = "") -> str:
+    return (
+        f"The request body {what}is larger than {size_text(limit)} ({limit} "
+        "bytes), the limit of this endpoint; send smaller batches."
+    )
 
 
 # 20 digits in a row may be an integer beyond 64 bits, which orjson would
@@ -306,12 +315,14 @@ def post_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def cors_endpoint(
-    *, allow_headers: str
+    *, allow_headers: str, method: str = "POST"
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A view that answers CORS itself, for browser SDKs calling from any
     origin (auth is the key, never a cookie): its preflight, a 405 for another
-    method than POST, and its errors, all with ``Access-Control-Allow-Origin``.
-    ``allow_headers`` is what a preflight allows when it names none."""
+    method than ``method``, and its errors, all with
+    ``Access-Control-Allow-Origin``. ``allow_headers`` is what a preflight
+    allows when it names none."""
+    allowed = f"{method}, OPTIONS"
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
@@ -319,19 +330,19 @@ def cors_endpoint(
         def cors_view(request: HttpRequest, **route: str) -> HttpResponse:
             if request.method == "OPTIONS":
                 response = HttpResponse(status=200)
-                response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+                response["Access-Control-Allow-Methods"] = allowed
                 response["Access-Control-Allow-Headers"] = request.headers.get(
                     "Access-Control-Request-Headers", allow_headers
                 )
                 response["Access-Control-Max-Age"] = "86400"
             else:
                 try:
-                    if request.method != "POST":
+                    if request.method != method:
                         raise ApplicationError(
-                            "Method not allowed: use POST.",
+                            f"Method not allowed: use {method}.",
                             code="method_not_allowed",
                             status=405,
-                            headers={"Allow": "POST, OPTIONS"},
+                            headers={"Allow": allowed},
                         )
                     response = view(request, **route)
                 except ApplicationError as error:

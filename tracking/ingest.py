@@ -1,6 +1,7 @@
 """The one writer of tracking data: canonical messages in, one transaction.
 
-``messages_ingest`` dedupes by message id (per tenant, forever), merges traits
+``messages_ingest`` dedupes by the message ids clients sent (per tenant,
+forever; a message sent without one is always new), merges traits
 in SQL (no read-modify-write), creates the users and accounts that messages
 only refer to, links users to accounts, inserts events, and maintains sessions
 and daily usage (``tracking/usage.py``). Callers validate every message first
@@ -243,12 +244,14 @@ WITH a AS (
   ON CONFLICT DO NOTHING
   RETURNING 1
 ), e AS (
-  INSERT INTO events (event_time, received_at, name, properties, context,
-    user_id, account_id, anonymous_id, message_id, source)
-  SELECT r.event_time, r.received_at, r.name, r.properties, r.context, u.id,
-    a.id, r.anonymous_id, r.message_id, r.source
+  INSERT INTO events (event_time, received_at, original_timestamp, sent_at,
+    name, properties, context, user_id, account_id, anonymous_id, message_id,
+    source)
+  SELECT r.event_time, r.received_at, r.original_timestamp, r.sent_at, r.name,
+    r.properties, r.context, u.id, a.id, r.anonymous_id, r.message_id, r.source
   FROM jsonb_to_recordset(%(events)s::jsonb)
-    AS r(event_time timestamptz, received_at timestamptz, name text,
+    AS r(event_time timestamptz, received_at timestamptz,
+      original_timestamp timestamptz, sent_at timestamptz, name text,
       properties jsonb, context jsonb, user_id text, account_id text,
       anonymous_id text, message_id text, source text, n int)
   LEFT JOIN u ON u.external_id = r.user_id
@@ -401,6 +404,8 @@ def _entities_and_events_params(
                 {
                     "event_time": m.timestamp,
                     "received_at": received_at,
+                    "original_timestamp": m.original_timestamp,
+                    "sent_at": m.sent_at,
                     "name": m.event,
                     "properties": m.properties,
                     "context": m.context,
@@ -561,10 +566,16 @@ def requests_ingest(
     for the first request that sent it.
     """
     by_key: dict[str, tuple[Message, datetime, int]] = {}
+    made_ids: set[str] = set()  # messages without a client id: always new
     for index, (messages, received_at) in enumerate(requests):
-        for message in messages:
-            by_key.setdefault(receipt_key(message), (message, received_at, index))
-    keys = sorted(by_key)  # hex sorts as the uuids do
+        for n, message in enumerate(messages):
+            if message.deduplicate:
+                key = receipt_key(message)
+            else:
+                key = f"made:{index}:{n}"
+                made_ids.add(key)
+            by_key.setdefault(key, (message, received_at, index))
+    keys = sorted(by_key.keys() - made_ids)  # hex sorts as the uuids do
     pg = connection.connection
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
         set_path = _search_path_sql()
@@ -581,7 +592,7 @@ def requests_ingest(
                 [keys, [by_key[key][1] for key in keys]],
                 prepare=True,
             )
-        fresh_keys = {row[0].hex for row in cursor.fetchall()}
+        fresh_keys = {row[0].hex for row in cursor.fetchall()} | made_ids
         fresh = [
             (message, received_at)
             for key, (message, received_at, _) in by_key.items()

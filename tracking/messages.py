@@ -32,10 +32,16 @@ class Message:
 
     kind: Kind
     source: str  # "segment", "vitally", "bucket" or "gather"
-    # The dedupe key: the dialect's message id, or a stable hash of the message
-    # when the dialect has none. Unique per tenant, forever.
+    # The message's id: the one the client sent (Segment's and Vitally's
+    # messageId, Gather's event id), its dedupe key, unique per tenant
+    # forever; or, when it sent none, one made for it (``deduplicate=False``).
     message_id: str
     timestamp: datetime  # when it happened (aware, UTC), clock skew corrected
+    # Segment's times as the client sent them, before that correction: its
+    # ``originalTimestamp`` (else ``timestamp``) and ``sentAt``; None when
+    # not sent (and in dialects without them).
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
     user_id: str | None = None
     anonymous_id: str | None = None
     account_id: str | None = None
@@ -63,6 +69,10 @@ class Message:
     name: str | None = None
     # ALIAS: the previous id of the user now known as `user_id`.
     previous_id: str | None = None
+    # False when ``message_id`` was made here, the client having sent none:
+    # such a message is never a duplicate (two identical calls are two
+    # calls), and no receipt of it is kept.
+    deduplicate: bool = True
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,14 @@ class Event(models.Model):
     """A tracked event. The table is created by migration SQL (partitioned)."""
 
     id = models.BigIntegerField(primary_key=True)
+    # When it happened (corrected for the client's clock, see tracking.md)
+    # and when it arrived; Segment's own times as the client sent them
+    # (``originalTimestamp``, else ``timestamp``; ``sentAt``), null for
+    # dialects without them.
     event_time = models.DateTimeField()
     received_at = models.DateTimeField()
+    original_timestamp = models.DateTimeField(null=True)
+    sent_at = models.DateTimeField(null=True)
     name = models.CharField(max_length=500)
     properties = models.JSONField(default=dict)
     context = models.JSONField(default=dict)

@@ -106,6 +106,9 @@ register(
             ("id", "bigint"),
             ("event_time", TIMESTAMPTZ),
             ("received_at", TIMESTAMPTZ),
+            # Segment's times as the client sent them (null elsewhere).
+            ("original_timestamp", TIMESTAMPTZ),
+            ("sent_at", TIMESTAMPTZ),
             ("name", "text"),
             ("properties", "jsonb"),
             ("context", "jsonb"),

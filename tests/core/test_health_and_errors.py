@@ -1,9 +1,13 @@
 """/healthz for load balancers, and JSON-only errors on API paths."""
 
-import pytest
-from django.db import OperationalError
-from django.test import Client
+import json
 
+import pytest
+from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
+from django.test import Client, RequestFactory
+
+from core import health
 from tests.clients import sign_in
 from tests.factories import member_make
 
@@ -56,3 +60,16 @@ def test_browser_paths_keep_html_errors():
     response = Client().get("/no-such-page")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [("/rest/v1/things", "PGRST102"), ("/auth/v1/user", "payload_too_large")],
+)
+def test_a_body_too_big_for_django_is_a_413_in_the_faces_shape(path, code):
+    # Only a body read by Django itself (not core.http.request_body) gets here.
+    request = RequestFactory().post(path)
+    response = health.bad_request(request, RequestDataTooBig("too big"))
+    answer = json.loads(response.content)
+    assert response.status_code == 413
+    assert answer["code"] == code and "2621440 bytes" in answer["message"]

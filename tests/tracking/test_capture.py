@@ -201,14 +201,40 @@ def test_read_body_unpacks_what_was_packed(encoding, pack):
 
 
 def test_read_body_refuses_beyond_the_limit_without_inflating_more():
-    bomb = gzip.compress(b"0" * 50_000_000)
+    bomb = gzip.compress(b"0" * 50_000_000)  # 48 KB that inflate to 50 MB
     request = request_of(bomb, **{"Content-Encoding": "gzip"})
     with pytest.raises(ApplicationError) as raised:
-        capture.read_body(request, limit=1024)
-    assert raised.value.code == "payload_too_large" and raised.value.status == 400
+        capture.read_body(request, limit=100_000)
+    assert raised.value.code == "payload_too_large" and raised.value.status == 413
+    assert "decompressed is larger than 100000 bytes" in raised.value.message
     assert capture.read_body(request_of(b"x" * 1024), limit=1024) == b"x" * 1024
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as raised:
         capture.read_body(request_of(b"x" * 1025), limit=1024)
+    assert raised.value.status == 413
+    assert "larger than 1 KB (1024 bytes)" in raised.value.message
+
+
+def test_read_body_inflates_no_more_than_the_limit_and_one(monkeypatch):
+    inflated = []
+    real = zlib.decompressobj
+
+    def spy(*args):
+        inflater = real(*args)
+
+        class Spy:
+            def decompress(self, data, max_length=0):
+                out = inflater.decompress(data, max_length)
+                inflated.append(len(out))
+                return out
+
+        return Spy()
+
+    monkeypatch.setattr(zlib, "decompressobj", spy)
+    bomb = gzip.compress(b"0" * 50_000_000)
+    request = request_of(bomb, **{"Content-Encoding": "gzip"})
+    with pytest.raises(ApplicationError):
+        capture.read_body(request, limit=100_000)
+    assert inflated == [100_001]
 
 
 @pytest.mark.parametrize(

@@ -424,10 +424,10 @@ def test_gzip_body(tenant_a):
     assert counts(tenant_a.tenant) == (1, 0, 0)
 
 
-def test_oversized_body_is_400(tenant_a):
+def test_oversized_body_is_413(tenant_a):
     raw = CURL_ACCOUNT + b"&blob=" + b"y" * (600 * 1024)
     response = curl(ACCOUNTS, raw, tenant_a.api_key)
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
     assert counts(tenant_a.tenant) == (0, 0, 0)
 

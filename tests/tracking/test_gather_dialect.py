@@ -140,6 +140,7 @@ def test_account_record():
         kind=Kind.ACCOUNT,
         source="gather",
         message_id="new-1",
+        deduplicate=False,
         timestamp=RECEIVED,
         account_id="1234",
         traits={"name": "Lovelace, Inc", "size": "50-100"},
@@ -212,6 +213,7 @@ def test_user_record():
         kind=Kind.USER,
         source="gather",
         message_id="new-1",
+        deduplicate=False,
         timestamp=RECEIVED,
         user_id="4567",
         account_id="1234",
@@ -266,6 +268,7 @@ def test_the_reference_page_view():
         kind=Kind.EVENT,
         source="gather",
         message_id="new-1",
+        deduplicate=False,
         timestamp=RECEIVED,
         user_id="4567",
         event=PAGE_VIEWED,
@@ -287,7 +290,7 @@ def test_event_for_an_account_with_an_id_a_time_and_extra_fields():
         },
     )
     assert message.user_id is None and message.account_id == "1234"
-    assert message.message_id == "99"
+    assert message.message_id == "99" and message.deduplicate
     assert message.timestamp == datetime(2024, 5, 6, 5, 8, 9, tzinfo=UTC)
     assert message.properties == {}
     assert message.context == {"channel": "billing", "meta": {"x": [1]}}
@@ -296,9 +299,9 @@ def test_event_for_an_account_with_an_id_a_time_and_extra_fields():
 
 def test_events_without_an_id_are_never_deduped():
     body = {"user": "1", "type": "page.viewed"}
-    first = translate_event(body, received_at=RECEIVED)[0].message_id
-    second = translate_event(body, received_at=RECEIVED)[0].message_id
-    assert first != second
+    first, second = (translate_event(body, received_at=RECEIVED)[0] for _ in "ab")
+    assert first.message_id != second.message_id
+    assert not first.deduplicate and not second.deduplicate
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from tracking.ingest import messages_ingest
+from tracking.ingest import IngestResult, messages_ingest, requests_ingest
 from tracking.messages import PAGE_VIEWED, Kind, Message
 from tracking.models import (
     Account,
@@ -14,6 +14,7 @@ from tracking.models import (
     CustomObjectInstance,
     Event,
     Feedback,
+    MessageReceipt,
     Organization,
 )
 
@@ -81,6 +82,23 @@ def test_duplicates_inside_one_batch_count_once(in_a):
     result = ingest(event, event)
     assert (result.accepted, result.duplicates) == (1, 1)
     assert Event.objects.count() == 1
+
+
+def test_a_message_without_a_client_id_is_always_new_and_keeps_no_receipt(in_a):
+    # Its id was made here (deduplicate=False): even the same one twice (which
+    # a dialect never makes) is written each time, and no receipt is kept.
+    made = msg(Kind.EVENT, "made-1", user_id="u1", event="Clicked", deduplicate=False)
+    assert ingest(made, made).accepted == 2
+    assert (
+        requests_ingest([([made], RECEIVED), ([made], RECEIVED)])
+        == [IngestResult(accepted=1, duplicates=0)] * 2
+    )
+    assert Event.objects.count() == 4
+    assert MessageReceipt.objects.count() == 0
+    # Beside messages that do deduplicate, in their order.
+    sent = msg(Kind.EVENT, "e1", user_id="u1", event="Sent")
+    assert (ingest(made, sent, made, sent).accepted, ingest(sent).accepted) == (3, 0)
+    assert MessageReceipt.objects.count() == 1
 
 
 def test_events_refer_to_users_and_accounts_created_on_the_fly(in_a):

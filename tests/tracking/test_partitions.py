@@ -184,6 +184,45 @@ def test_a_new_tenant_gets_the_templates_partitions_and_indexes(tenant_a):
         now = datetime.now(UTC).replace(microsecond=0)
         ingest_events(now)
         assert partition_of_each_event() == {now: event_partition_name(now.date())}
+        # Every column of the template's events, the latest migrations' too.
+        assert columns_of("events") == columns_of(f"{TEMPLATE_SCHEMA}.events")
+        assert {"original_timestamp", "sent_at"} <= set(columns_of("events"))
+
+
+def columns_of(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [table],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_month_given_its_partition_keeps_the_clients_times(in_a):
+    # Rows moved out of the default partition keep every column.
+    month = datetime(2037, 3, 4, tzinfo=UTC)
+    sent = month + timedelta(seconds=5)
+    message = Message(
+        kind=Kind.EVENT,
+        source="segment",
+        message_id="late",
+        timestamp=month,
+        original_timestamp=month - timedelta(hours=1),
+        sent_at=sent,
+        user_id="u1",
+        event="Clicked",
+    )
+    messages_ingest([message], received_at=RECEIVED)
+    assert partition_of_each_event() == {month: "events_default"}
+    assert event_partitions_ensure(months_back=0, months_ahead=0, today=month.date())
+    assert partition_of_each_event() == {month: "events_2037_03"}
+    event = Event.objects.get()
+    assert (event.original_timestamp, event.sent_at) == (
+        month - timedelta(hours=1),
+        sent,
+    )
+    assert columns_of("events_2037_03") == columns_of("events")
 
 
 def test_a_month_added_to_the_template_later_is_cloned(tenant_a):

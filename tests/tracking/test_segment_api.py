@@ -167,7 +167,7 @@ def test_bad_json_is_400_with_code_and_message(tenant_a):
     assert "message" in response.json()
 
 
-def test_oversized_batch_is_400_and_writes_nothing(tenant_a):
+def test_oversized_batch_is_413_and_writes_nothing(tenant_a):
     body = copy.deepcopy(REFERENCE_BATCH)
     filler = {
         "type": "track",
@@ -179,7 +179,7 @@ def test_oversized_batch_is_400_and_writes_nothing(tenant_a):
     response = post(
         "/v1/batch", body, headers={"Authorization": basic(tenant_a.api_key)}
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "500 KB" in response.json()["message"]
     assert counts(tenant_a.tenant) == (0, 0)
 

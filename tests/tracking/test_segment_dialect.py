@@ -7,13 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.tracking import made_ids_blanked
 from tracking.dialects.segment import (
-    BATCH_LIMIT,
     MAX_DEPTH,
     MESSAGE_LIMIT,
     SCREEN_VIEWED,
     TYPES,
-    check_batch_size,
     translate_batch,
     translate_single,
     write_key,
@@ -179,18 +178,78 @@ def test_a_message_sent_at_overrides_the_batch_sent_at():
     assert message.timestamp == RECEIVED - timedelta(minutes=1)
 
 
-def test_original_timestamp_is_preferred_over_timestamp():
+def test_original_timestamp_is_corrected_by_sent_at():
     message = batch(
         {
             "type": "track",
             "userId": "u1",
             "event": "Clicked",
-            "timestamp": "2026-11-01T09:00:00Z",
             "originalTimestamp": "2026-11-01T10:00:00Z",
         },
         sentAt="2026-11-01T10:00:30Z",
     )[0]
     assert message.timestamp == RECEIVED - timedelta(seconds=30)
+
+
+def test_a_timestamp_beside_original_timestamp_is_the_callers_kept_as_given():
+    # rudder-sdk-node stamps originalTimestamp on every call: a timestamp
+    # beside it is the caller's (a backfill), kept as RudderStack keeps it.
+    message = batch(
+        {
+            "type": "track",
+            "userId": "u1",
+            "event": "Imported",
+            "timestamp": "2025-01-02T03:04:05.678Z",
+            "originalTimestamp": "2026-11-01T10:00:00Z",
+            "sentAt": "2026-11-01T10:00:30Z",
+        },
+    )[0]
+    assert message.timestamp == at("2025-01-02T03:04:05.678+00:00")
+    assert message.original_timestamp == at("2026-11-01T10:00:00+00:00")
+    assert message.sent_at == at("2026-11-01T10:00:30+00:00")
+
+
+def test_the_clients_own_times_are_kept_as_sent():
+    # Segment's warehouses keep original_timestamp and sent_at beside the
+    # corrected timestamp and received_at: so do we.
+    stamped, original, own_sent, none = batch(
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "2026-11-01T09:00Z",
+        },
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "originalTimestamp": "2026-11-01T10:00:00+02:00",
+        },
+        {
+            "type": "page",
+            "userId": "u",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "sentAt": "2026-11-01T09:01:00Z",
+        },
+        {"type": "identify", "userId": "u"},
+        sentAt="2026-11-01T09:00:30Z",
+    )
+    assert (stamped.original_timestamp, stamped.sent_at) == (
+        at("2026-11-01T09:00:00+00:00"),
+        at("2026-11-01T09:00:30+00:00"),
+    )
+    assert stamped.timestamp == RECEIVED - timedelta(seconds=30)
+    assert original.original_timestamp == at("2026-11-01T08:00:00+00:00")
+    assert own_sent.sent_at == at("2026-11-01T09:01:00+00:00")
+    assert (none.original_timestamp, none.sent_at) == (
+        None,
+        at("2026-11-01T09:00:30+00:00"),
+    )
+    (alone,) = translate_single(
+        "track", {"userId": "u", "event": "E"}, received_at=RECEIVED
+    )
+    assert (alone.original_timestamp, alone.sent_at) == (None, None)
 
 
 def test_timestamp_without_sent_at_is_taken_as_given_in_utc():
@@ -621,17 +680,6 @@ def test_message_size_counts_non_ascii_text_as_utf8_bytes():
     assert message.properties["t"] == "é" * 12000
 
 
-def test_batch_size_up_to_500_kb_passes_and_beyond_is_a_400():
-    check_batch_size(0)
-    check_batch_size(BATCH_LIMIT)
-    with pytest.raises(DialectError) as caught:
-        check_batch_size(BATCH_LIMIT + 1)
-    assert caught.value.status == 400
-    (error,) = caught.value.errors
-    assert error.path == "batch"
-    assert "500 KB" in error.message
-
-
 @pytest.mark.parametrize(
     ("value", "path", "words"),
     [
@@ -709,69 +757,20 @@ def test_an_explicit_message_id_is_kept():
     assert one(type="track", userId="u", event="E", messageId="m-1").message_id == "m-1"
 
 
-def test_a_message_without_id_gets_a_stable_sha256_hash_id():
-    item = {
-        "type": "track",
-        "userId": "u",
-        "event": "E",
-        "timestamp": "2026-11-01T10:00:00Z",
-    }
-    first = batch(dict(item), sentAt="2026-11-01T10:00:01Z")[0]
-    retried = translate_batch(
-        {"batch": [dict(reversed(item.items()))], "sentAt": "2026-11-01T10:05:00Z"},
-        received_at=RECEIVED + timedelta(minutes=5),
-    )[0]
-    assert first.message_id.startswith("hash:")
-    assert len(first.message_id) == len("hash:") + 64
-    assert retried.message_id == first.message_id
-
-
-def test_different_messages_without_id_get_different_ids():
-    base = {
-        "type": "track",
-        "userId": "u",
-        "event": "E",
-        "timestamp": "2026-11-01T10:00:00Z",
-    }
-    variants = [
-        base,
-        {**base, "event": "F"},
-        {**base, "userId": "v"},
-        {**base, "timestamp": "2026-11-01T10:00:01Z"},
-        {**base, "properties": {"a": 1}},
-        {**base, "type": "page"},
-    ]
-    ids = {message.message_id for message in batch(*variants)}
-    assert len(ids) == len(variants)
-
-
-def test_the_hash_id_covers_the_batch_context_merged_in():
+def test_only_a_message_id_dedupes_and_without_one_every_message_is_new():
+    # Two identical calls without messageId (or with ""), timed or not, sent
+    # alone or in a batch, are two calls: each gets a fresh id of its own.
     item = {"type": "track", "userId": "u", "event": "E"}
-    plain = batch(dict(item))[0]
-    same = batch(dict(item), context={})[0]
-    other = batch(dict(item), context={"groupId": "acme"})[0]
-    assert plain.message_id == same.message_id != other.message_id
-
-
-def test_the_same_message_by_single_path_or_in_a_batch_has_one_id():
-    single = translate_single(
-        "track",
-        {
-            "userId": "u",
-            "event": "E",
-            "writeKey": "k",
-            "sentAt": "2026-11-01T11:59:00Z",
-        },
-        received_at=RECEIVED,
-    )[0]
-    batched = one(type="track", userId="u", event="E", anonymousId=None)
-    assert single.message_id == batched.message_id
-
-
-def test_an_empty_message_id_is_replaced_by_the_hash_id():
-    assert one(type="track", userId="u", event="E", messageId="").message_id.startswith(
-        "hash:"
-    )
+    timed = {**item, "timestamp": "2026-11-01T10:00:00Z"}
+    messages = [
+        *batch(dict(item), dict(item), dict(timed), dict(timed)),
+        one(**item, messageId=""),
+        *translate_single("track", {"userId": "u", "event": "E"}, received_at=RECEIVED),
+    ]
+    assert len({m.message_id for m in messages}) == len(messages)
+    assert not any(m.deduplicate for m in messages)
+    kept = one(**item, messageId="m-1")
+    assert kept.message_id == "m-1" and kept.deduplicate
 
 
 # -- batch context and integrations -------------------------------------------
@@ -1099,7 +1098,7 @@ def outcome(translate):
         assert error.status == 400
         return None
     assert_messages(result)
-    return result
+    return made_ids_blanked(result)
 
 
 @FAST
@@ -1206,11 +1205,12 @@ def test_well_formed_messages_are_always_accepted_whatever_their_key_order(
         assert message.user_id == str(item["userId"])
         if "messageId" in item:
             assert message.message_id == str(item["messageId"])
-        else:
-            assert message.message_id.startswith("hash:")
+        assert message.deduplicate == ("messageId" in item)
     reordered = {
         "sentAt": sent_at,
         "context": dict(reversed(context.items())),
         "batch": [dict(reversed(item.items())) for item in items],
     }
-    assert translate_batch(reordered, received_at=RECEIVED) == result
+    assert made_ids_blanked(
+        translate_batch(reordered, received_at=RECEIVED)
+    ) == made_ids_blanked(result)

@@ -55,33 +55,26 @@ Decisions where the reference is silent or loose:
   one (:func:`~tracking.dialects.checks.parse_time`); without it the call
   happened when it was received. Numbers are refused.
 - Unknown fields are ignored (but count in the message id, below).
-- Message ids: Bucket sends none, so the id is ``"hash:" + sha256`` of the
-  sorted compact JSON of the method and the body (null fields and a bulk
-  item's ``type`` dropped, so a call dedupes whether sent alone or in a bulk).
-  With a ``timestamp`` that is all: the timestamp makes the call one
-  occurrence, and a retry of it, however late, is a duplicate. Without one
-  (what every official SDK sends), the minute it was received
-  (``DEDUPE_WINDOW``) is hashed too, so an identical retry within that minute
-  is a duplicate, while the same call a minute later (a user's next page
-  load, the next click on a feature) counts again. The trade-off: two
-  identical calls without timestamp received in the same minute are one
-  (send a ``timestamp`` to keep them apart), and a retry that crosses a minute
-  boundary is counted twice.
+- Message ids: Bucket sends none, so every call gets a fresh id and is never
+  taken for another: two identical calls are two calls (a user's two clicks
+  within a minute are two events), whether or not they carry a
+  ``timestamp``. Bucket's reference accepts the price of a retry ("This can
+  technically result in duplicate entries, but is increasingly rare"): a
+  call retried after a 5xx may count twice.
 - Beyond the reference, values the store cannot hold are refused with their
   path rather than failing at write time: strings with NUL characters or
   unpaired surrogates, NaN/Infinity, integers too long to print, nesting
   deeper than :data:`~tracking.dialects.checks.MAX_DEPTH` levels.
 """
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tracking.dialects.checks import (
     INVALID,
     Errors,
-    hash_id,
     id_text,
+    made_id,
     object_value,
     quote,
     required_id,
@@ -96,7 +89,6 @@ SOURCE = "bucket"
 METHODS = ("user", "company", "event", "feedback")
 ALIASES = {"events": "event"}  # the reference's method list says `events`
 BULK_SKIPPED = frozenset({"feature-flag-event"})  # node-sdk flag telemetry
-DEDUPE_WINDOW = timedelta(minutes=1)
 BODY_LIMIT = 512 * 1024  # bytes of one (decompressed) request body
 EVENT_MAX_LENGTH = 500
 SCORES = range(1, 6)
@@ -265,7 +257,8 @@ def _message(
 
     common: dict[str, Any] = {
         "source": SOURCE,
-        "message_id": _message_hash(method, item, timestamp, received_at),
+        "message_id": made_id(),
+        "deduplicate": False,
         "timestamp": timestamp if timestamp is not None else received_at,
         "active": active,
         **fields,
@@ -307,25 +300,3 @@ def _feedback(item: dict[str, Any], at, errors: Errors) -> dict[str, Any]:
         "question": question if question is not None else prompted,
         "external_id": feedback_id,
     }
-
-
-def _message_hash(
-    method: str,
-    item: dict[str, Any],
-    timestamp: datetime | None,
-    received_at: datetime,
-) -> str:
-    """A stable id for a call (Bucket sends none): sha256 of what it says."""
-    canonical: dict[str, Any] = {
-        "method": method,
-        "body": {
-            key: value
-            for key, value in item.items()
-            if value is not None and key != "type"
-        },
-    }
-    if timestamp is None:
-        window = DEDUPE_WINDOW.total_seconds()
-        start = math.floor(received_at.timestamp() / window) * window
-        canonical["received"] = datetime.fromtimestamp(start, UTC).isoformat()
-    return hash_id(canonical)

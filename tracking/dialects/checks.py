@@ -1,5 +1,6 @@
 """The checks every dialect shares: ids, objects, times, storability, message
-ids, and the error list that names each bad field by its path.
+ids (:func:`made_id` for messages sent without one), and the error list that
+names each bad field by its path.
 
 One rule, one place: a dialect calls these and adds only what its vendor
 decides differently (its field names, its messages' wording). Pure: no
@@ -10,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -298,6 +300,19 @@ def canonical_json(value: Any) -> str:
 
 
 def hash_id(value: Any) -> str:
-    """The message id of a message its vendor sent without one: ``hash:`` and
-    the sha256 of what it says, so a retry is a duplicate."""
+    """``hash:`` and the sha256 of what ``value`` says: an id derived from
+    another (equal values, equal ids)."""
     return "hash:" + sha256_hex(canonical_json(value))
+
+
+def made_id() -> str:
+    """The id of a message its client sent without one: a fresh uuid4.
+
+    Only ids the client sent are deduplicated (``Message.deduplicate``): a
+    message without one is never taken for another, as two identical calls
+    are two real actions (two clicks within a minute; the same track twice
+    at one timestamp), and a hash of its content would drop the second. The
+    price: a client's retry of a call without an id counts twice, which
+    Bucket, whose SDKs send no ids, documents ("can technically result in
+    duplicate entries")."""
+    return str(uuid.uuid4())

@@ -37,7 +37,9 @@ Decisions where the reference is silent or loose:
   event types 500 characters. ``email`` is not checked for shape.
 - Message ids. Gather's API has none, so:
 
-  - Records get a fresh uuid4 each time: an upsert is idempotent by nature (a
+  - Records get a fresh uuid4 each time
+    (:func:`~tracking.dialects.checks.made_id`, never deduplicated, as every
+    message sent without a client id): an upsert is idempotent by nature (a
     repeat re-applies the same merge), and deduping by a hash of its content
     would be *wrong*: name A, then B, then A again - the third upsert would
     hash like the first and be skipped forever, leaving B.
@@ -81,7 +83,6 @@ everything they disagree on: *a key given twice becomes a list*.
 """
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,7 @@ from tracking.dialects.checks import (
     Errors,
     bracketed,
     id_text,
+    made_id,
     object_value,
     required_id,
     scan,
@@ -110,10 +112,6 @@ TIME_EXAMPLE = "2012-12-02T00:30:08.276Z"
 EVENT_FIELDS = frozenset({"id", "user", "account", "type", "properties", "timestamp"})
 
 _MISSING: Any = object()  # a key not (yet) in a dict
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
 
 
 # -- form decoding ----------------------------------------------------------------
@@ -188,7 +186,7 @@ def _insert(root: dict[str, Any], head: str, segments: list[str], value: str) ->
 
 
 def translate_account(
-    body: Any, *, received_at: datetime, new_id: Callable[[], str] = _uuid
+    body: Any, *, received_at: datetime, new_id: Callable[[], str] = made_id
 ) -> list[Message]:
     """``POST /models/account/records``: one ``ACCOUNT`` message, or every bad field."""
     errors, body = _start(body)
@@ -201,6 +199,7 @@ def translate_account(
             kind=Kind.ACCOUNT,
             source=SOURCE,
             message_id=new_id(),
+            deduplicate=False,
             timestamp=utc(received_at),
             account_id=account_id,
             traits=traits,
@@ -210,7 +209,7 @@ def translate_account(
 
 
 def translate_user(
-    body: Any, *, received_at: datetime, new_id: Callable[[], str] = _uuid
+    body: Any, *, received_at: datetime, new_id: Callable[[], str] = made_id
 ) -> list[Message]:
     """``POST /models/user/records``: one ``USER`` message, or every bad field."""
     errors, body = _start(body)
@@ -228,6 +227,7 @@ def translate_user(
             kind=Kind.USER,
             source=SOURCE,
             message_id=new_id(),
+            deduplicate=False,
             timestamp=utc(received_at),
             user_id=user_id,
             account_id=account_id,
@@ -238,7 +238,7 @@ def translate_user(
 
 
 def translate_event(
-    body: Any, *, received_at: datetime, new_id: Callable[[], str] = _uuid
+    body: Any, *, received_at: datetime, new_id: Callable[[], str] = made_id
 ) -> list[Message]:
     """``POST /events``: one ``EVENT`` message, or every bad field."""
     errors, body = _start(body)
@@ -259,6 +259,7 @@ def translate_event(
             kind=Kind.EVENT,
             source=SOURCE,
             message_id=message_id or new_id(),
+            deduplicate=message_id is not None,
             timestamp=timestamp or utc(received_at),
             user_id=user_id,
             account_id=account_id,

@@ -46,18 +46,25 @@ Decisions where the spec is silent or loose:
   time is ``originalTimestamp`` if given, else ``timestamp``; when a
   ``sentAt`` is known (the message's own, else the batch's) it is corrected to
   ``received_at - (sentAt - original)``; without a ``sentAt`` it is taken as
-  given; without either timestamp it is ``received_at``.
-- Without a ``messageId`` the id is ``"hash:" + sha256`` of the message as it
-  means: the message's fields (nulls dropped, ``sentAt`` and ``writeKey``
-  dropped, as a client retry changes ``sentAt``), its type, and its merged
-  context and integrations, as sorted compact JSON. So a retried message
-  dedupes, and the same message sent to ``/v1/track`` or in a batch has one id;
-  two identical messages without id or timestamp are taken to be one.
+  given; without either timestamp it is ``received_at``. With both, the
+  ``timestamp`` is taken as given: RudderStack's SDKs stamp
+  ``originalTimestamp`` on every call, so a ``timestamp`` beside it is the
+  caller's own (a backfill of past events), which RudderStack's server keeps
+  too. The client's own
+  times are kept as sent, as Segment's warehouses keep them:
+  ``original_timestamp`` (``originalTimestamp``, else ``timestamp``; None
+  without either) and ``sent_at`` (the message's, else the batch's).
+- Only a ``messageId`` dedupes (every official SDK sends one): a message
+  retried with its ``messageId`` is stored once, however late. A message
+  without one (``null`` or ``""`` too) gets a fresh id and is never taken for
+  another: two identical calls are two calls (a content hash would drop a
+  real repeat, and hashed forever), while a retry of it counts twice.
 - Size of one message: its compact JSON re-serialisation in UTF-8 (non-ASCII
   text counted as UTF-8 bytes, not ``\\uXXXX`` escapes, so nothing that
   analytics-node or analytics-python accepts is refused), at most
   ``MESSAGE_LIMIT`` bytes; for a single-message path the whole body counts.
-  The whole batch's raw size is the view's check (:func:`check_batch_size`).
+  The whole body's size (``BATCH_LIMIT``, as sent and decompressed) is the
+  endpoint's (a 413, ``tracking.capture.read_body``).
 - Beyond the spec, values the store cannot hold are refused with their path
   rather than failing at write time: strings with NUL characters or unpaired
   surrogates, NaN/Infinity, integers too long to print, nesting deeper than
@@ -76,8 +83,8 @@ from tracking.dialects.checks import (
     MAX_DEPTH,
     Errors,
     choice,
-    hash_id,
     id_text,
+    made_id,
     object_value,
     scan,
     time_value,
@@ -96,7 +103,6 @@ SCREEN_VIEWED = "screen.viewed"
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _TYPES_TEXT = ", ".join(TYPES)
 _NEEDS_ID = frozenset({"identify", "track", "page", "screen", "group"})
-_NOT_HASHED = frozenset({"sentAt", "writeKey", "messageId"})
 
 
 # -- public API ---------------------------------------------------------------
@@ -109,21 +115,6 @@ def write_key(body: Any) -> str | None:
         if isinstance(key, str) and key:
             return key
     return None
-
-
-def check_batch_size(raw_length: int) -> None:
-    """Refuse a (decompressed) request body over ``BATCH_LIMIT`` bytes."""
-    if raw_length > BATCH_LIMIT:
-        raise DialectError(
-            [
-                FieldError(
-                    "batch",
-                    f"the request body is larger than 500 KB ({raw_length} bytes; "
-                    f"the limit is {BATCH_LIMIT})",
-                )
-            ],
-            status=400,
-        )
 
 
 def translate_batch(body: Any, *, received_at: datetime) -> list[Message]:
@@ -361,24 +352,34 @@ def _message(
         if previous_id is None:
             errors.add(at("previousId"), "is required for alias")
 
-    happened_at = _occurred(
-        original if original is not None else timestamp,
-        at("originalTimestamp") if original is not None else at("timestamp"),
-        sent_at if sent_at is not None else shared.sent_at,
-        received_at,
-        errors,
-    )
+    client_time = original if original is not None else timestamp
+    if sent_at is None:
+        sent_at = shared.sent_at
+    if original is not None and timestamp is not None:
+        # RudderStack's SDKs stamp originalTimestamp themselves: a timestamp
+        # beside it is the caller's (a backfill), kept as given, as
+        # RudderStack's server keeps it.
+        happened_at = timestamp if timestamp is not INVALID else received_at
+    else:
+        happened_at = _occurred(
+            client_time,
+            at("originalTimestamp") if original is not None else at("timestamp"),
+            sent_at,
+            received_at,
+            errors,
+        )
     if len(errors) > before or call is None:
         return None
 
-    if not message_id:
-        message_id = _message_hash(item, call, context, integrations)
     if integrations and "integrations" not in context:
         context["integrations"] = integrations
     common: dict[str, Any] = {
         "source": SOURCE,
-        "message_id": message_id,
+        "message_id": message_id or made_id(),
+        "deduplicate": bool(message_id),
         "timestamp": happened_at,
+        "original_timestamp": client_time,
+        "sent_at": sent_at,
         "user_id": user_id,
         "anonymous_id": anonymous_id,
         "context": context,
@@ -444,25 +445,3 @@ def _occurred(
     except OverflowError:
         errors.add(original_path, "is out of range once corrected by sentAt")
         return received_at
-
-
-def _message_hash(
-    item: dict[str, Any],
-    call: str,
-    context: dict[str, Any],
-    integrations: dict[str, Any],
-) -> str:
-    """A stable id for a message without one: sha256 of what it means."""
-    canonical = {
-        key: value
-        for key, value in item.items()
-        if value is not None and key not in _NOT_HASHED
-    }
-    canonical["type"] = call
-    canonical.pop("context", None)
-    canonical.pop("integrations", None)
-    if context:
-        canonical["context"] = context
-    if integrations:
-        canonical["integrations"] = integrations
-    return hash_id(canonical)

@@ -42,10 +42,13 @@ Decisions where the spec is silent or loose:
   are one (the first is kept). When ``"<type>:<messageId>"`` would exceed
   ``ID_MAX_LENGTH`` (the events table's column) it becomes
   ``"<type>:sha256:<hex of messageId>"``.
-- Without a ``messageId`` the id is ``"hash:" + sha256`` of the message as
-  sorted compact JSON: its fields without nulls, ``type`` lower-cased and the
-  ids as their text (``32`` and ``"32"`` hash alike). So a retry dedupes, and
-  two identical id-less messages in one batch are one.
+- **Only a ``messageId`` dedupes.** A message with only a ``timestamp``
+  (Vitally requires one of the two) gets a fresh id and is never taken for
+  another: a timestamp says when, not which, so two identical tracks at one
+  timestamp (a batch import whose times are whole seconds or days) are two
+  events, and trait messages are not skipped (name A, then B, then A again
+  at one timestamp would otherwise leave B). A retry of such a message
+  counts twice: send ``messageId`` to retry safely.
 - **A user in several accounts.** Vitally documents one ``accountId`` per user
   message (a user joins each account by its own message); as a user's
   accounts are often a list (Census maps them as an array), a list
@@ -54,8 +57,7 @@ Decisions where the spec is silent or loose:
   first keeps the message's id (so ``accountIds: ["a"]`` is exactly
   ``accountId: "a"``), each further one gets ``"hash:" + sha256`` of
   ``{"link": <first id>, "accountId": <account>}`` -- keyed by the account,
-  not its position, so a retry in another order still dedupes, and never
-  equal to a message hash (those always hold ``type``).
+  not its position, so a retry in another order still dedupes.
 - **Only ``track`` is activity.** Organization, account, user, custom object
   and unlink messages are descriptions pushed by servers (often whole nightly
   syncs), so they carry ``active=False``: they create and update rows but
@@ -92,6 +94,7 @@ from tracking.dialects.checks import (
     choice,
     hash_id,
     id_text,
+    made_id,
     object_value,
     required_id,
     scan,
@@ -216,12 +219,10 @@ def _message(
     if len(errors) > before:
         return []
 
-    ids = {key: value for key, value in fields.items() if key.endswith(("Id", "Ids"))}
-    base_id = (
-        _message_id(kind, message_id) if message_id else _message_hash(item, kind, ids)
-    )
+    base_id = _message_id(kind, message_id) if message_id else made_id()
     common: dict[str, Any] = {
         "source": SOURCE,
+        "deduplicate": message_id is not None,
         "timestamp": timestamp or received_at,
         "active": kind == "track",
     }
@@ -425,24 +426,6 @@ def _message_id(kind: str, message_id: str) -> str:
     if len(emitted) > ID_MAX_LENGTH:
         emitted = f"{kind}:sha256:{sha256_hex(message_id)}"
     return emitted
-
-
-def _message_hash(item: dict[str, Any], kind: str, ids: dict[str, Any]) -> str:
-    """A stable id for a message without one: sha256 of what it means."""
-    canonical = {
-        key: value
-        for key, value in item.items()
-        if value is not None and key != "messageId"
-    }
-    canonical["type"] = kind
-    for key, value in ids.items():
-        if value is None or value == []:
-            canonical.pop(key, None)
-        else:
-            canonical[key] = value
-    if kind == "user":  # accountId and accountIds mean one list of accounts
-        canonical.pop("accountId", None)
-    return hash_id(canonical)
 
 
 def _link_id(base_id: str, account_id: str | None) -> str:

@@ -22,7 +22,7 @@ letters and digits), so these routes never shadow another. ``/events`` without
 a key is not Bucket's (it is Gather's), so only ``/{key}/events`` is routed.
 
 - JSON only: another ``Content-Type`` is a 400. ``Content-Encoding: gzip`` is
-  accepted. Bodies above 512 KB (decompressed) are refused.
+  accepted. Bodies above 512 KB (as sent or decompressed) are a 413.
 - Answers: ``200 {"success": true}`` (what Bucket answers and the node SDK
   checks); a feedback call also gets its ``feedbackId`` (the feedback's id:
   the one the call named, else its message id), which the SDKs' feedback
@@ -34,6 +34,13 @@ a key is not Bucket's (it is Gather's), so only ``/{key}/events`` is routed.
   ``{"success": false}``: Bucket's automated feedback surveys are not offered,
   and the SDKs then skip them (the older tracking SDK would otherwise fail
   before sending the user).
+- ``GET /features`` (node-sdk's ``initialize()``, and its periodic refresh)
+  answers ``{"success": true, "features": []}`` and ``GET
+  /features/evaluated`` (remote evaluation, the browser SDKs)
+  ``{"success": true, "features": {}}``: feature flags are not offered here
+  (no flag is defined), and the SDKs then evaluate every flag as off, at
+  once, instead of retrying a 404 for seconds and logging an error. The key
+  is checked as for tracking calls.
 - CORS: the browser SDKs call these from any origin, with an
   ``Authorization`` and a ``bucket-sdk-version`` header, so every answer here
   (preflight included) allows any origin; auth is the key, never a cookie.
@@ -140,6 +147,14 @@ BULK = Endpoint(
 )
 # Automated feedback surveys are not offered: the SDKs then skip them.
 PROMPTING_INIT = Endpoint(key=TRACKING_KEY, answer=lambda messages: {"success": False})
+# Feature flags are not offered: no flag is defined, in the shapes the SDKs
+# parse (node-sdk: a list of definitions; remote evaluation: a map by key).
+FEATURES = Endpoint(
+    key=TRACKING_KEY, answer=lambda messages: {"success": True, "features": []}
+)
+FEATURES_EVALUATED = Endpoint(
+    key=TRACKING_KEY, answer=lambda messages: {"success": True, "features": {}}
+)
 
 
 @cors_endpoint(allow_headers=CORS_ALLOW_HEADERS)
@@ -155,6 +170,16 @@ def bucket_bulk(request: HttpRequest, **route: str) -> HttpResponse:
 @cors_endpoint(allow_headers=CORS_ALLOW_HEADERS)
 def bucket_prompting_init(request: HttpRequest, **route: str) -> HttpResponse:
     return capture(request, endpoint=PROMPTING_INIT, route=route)
+
+
+@cors_endpoint(allow_headers=CORS_ALLOW_HEADERS, method="GET")
+def bucket_features(request: HttpRequest, **route: str) -> HttpResponse:
+    return capture(request, endpoint=FEATURES, route=route)
+
+
+@cors_endpoint(allow_headers=CORS_ALLOW_HEADERS, method="GET")
+def bucket_features_evaluated(request: HttpRequest, **route: str) -> HttpResponse:
+    return capture(request, endpoint=FEATURES_EVALUATED, route=route)
 
 
 urlpatterns = [
@@ -181,5 +206,11 @@ urlpatterns = [
         "feedback/prompting-init",
         bucket_prompting_init,
         name="bucket-prompting-init",
+    ),
+    path("features", bucket_features, name="bucket-features"),
+    path(
+        "features/evaluated",
+        bucket_features_evaluated,
+        name="bucket-features-evaluated",
     ),
 ]
