@@ -26,6 +26,9 @@
     // The element that sent the request (detail.elt is where it would swap).
     var sender = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
     if (waiting.indexOf(sender) < 0) waiting.push(sender);
+    if (!dialog.firstElementChild) {
+      dialog.appendChild(document.getElementById("sign-in-again-form").content.cloneNode(true));
+    }
     if (!dialog.open) dialog.showModal();
   });
   document.addEventListener("submit", function (event) {
