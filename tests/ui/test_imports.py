@@ -518,7 +518,7 @@ def test_a_crash_mid_apply_leaves_no_rows(tenant_a, people, monkeypatch):
         )
         imports.import_mapping_set(job=job, mapping=job.mapping)
         imports.import_validate_step(job=job)
-        monkeypatch.setattr(imports, "APPLY_CHUNK", 5)
+        monkeypatch.setattr(imports.apply, "APPLY_CHUNK", 5)
         insert = EntryWriter.insert
         calls = []
 
