@@ -644,3 +644,15 @@ def test_a_reference_can_be_cleared(api, tenant_a, catalog, assignee):
         assert response.status_code in (200, 201), response.content
     with tenant_a.tenant:
         assert FieldEntry.objects.get(field=field).entered_value is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"active": "maybe"}, {"position": 2**31}, {"name": " "}, {"data_type": "x"}],
+)
+def test_a_bad_patch_body_is_400_even_when_no_row_matches(api, body):
+    # As PostgreSQL reads the body into the table's types before the UPDATE
+    # finds nothing; found by schemathesis (it was a 204).
+    response = api.patch("fields?id=eq.0", body)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in {"22P02", "23514"}
