@@ -104,6 +104,9 @@ class ModelWriter:
             value, bool
         ):
             raise invalid(column, f"{value!r} is not an id", row=row)
+        if not isinstance(field, models.JSONField) and isinstance(value, dict | list):
+            # Not of the column's type (a date, a number): PostgreSQL's 22P02.
+            raise invalid(column, "must be a single value", row=row, code=INVALID_TEXT)
         try:
             # Not of the column's type at all: PostgreSQL's 22P02; breaking a
             # rule of the column (length, range): a check failure.

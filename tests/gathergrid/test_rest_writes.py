@@ -656,3 +656,12 @@ def test_a_bad_patch_body_is_400_even_when_no_row_matches(api, body):
     response = api.patch("fields?id=eq.0", body)
     assert response.status_code == 400, response.content
     assert response.json()["code"] in {"22P02", "23514"}
+
+
+@pytest.mark.parametrize("value", [{}, [None, None], ["2026-01-01"]])
+def test_a_structured_value_for_a_plain_column_is_400(api, catalog, value):
+    # A date (or any non-JSON column) given an object or an array: it was a 500
+    # (found by schemathesis).
+    body = {"thing_id": catalog.thing.id, "validity_end_date": value}
+    assert api.post("entries", body).json()["code"] == "22P02"
+    assert api.patch("entries?id=eq.0", {"validity_end_date": value}).status_code == 400
