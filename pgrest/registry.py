@@ -51,6 +51,8 @@ class ColumnSpec:
     not_blank: bool = False
     # What JSON holds, for jsonb columns: "object", "array" or None (any).
     json_type: str | None = None
+    # A body may give any JSON value (the writer turns it into the column's).
+    any_json_input: bool = False
 
     @property
     def is_real(self) -> bool:

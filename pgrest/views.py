@@ -541,5 +541,7 @@ def root_view(request: HttpRequest) -> HttpResponse:
         )
         error.headers["Allow"] = ROOT_ALLOWED
         raise error
-    document = openapi_document(request.build_absolute_uri("/rest/v1"))
+    document = openapi_document(
+        request.build_absolute_uri("/rest/v1"), request.tenant.schema_name
+    )
     return respond(200, orjson.dumps(document), media_type=OPENAPI, request=request)
