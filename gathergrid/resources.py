@@ -321,7 +321,9 @@ FIELD_ENTRIES = register(
             _column(
                 FieldEntry,
                 "entered_value",
-                description="Text, checked and normalised against the field's type.",
+                any_json_input=True,
+                description="Text, checked and normalised against the field's type "
+                "(a JSON value is taken as its text).",
             ),
             *_audit(FieldEntry),
         ),
