@@ -6,7 +6,14 @@ compile to typed, indexed lookups in ``field_entries``.
 """
 
 from gathergrid import entry_sql
-from gathergrid.models import Field, FieldDataType
+from gathergrid.models import (
+    ClassificationItem,
+    Entry,
+    EntryHistory,
+    Field,
+    FieldEntry,
+    Thing,
+)
 from gathergrid.services.entries import ENTRY_WRITER
 from gathergrid.services.field_entries import FIELD_ENTRY_WRITER
 from gathergrid.services.fields import FIELD_WRITER
@@ -15,30 +22,37 @@ from gathergrid.values import InvalidValue
 from pgrest.ast import Condition, Path
 from pgrest.errors import PostgrestError
 from pgrest.planner import SqlBuilder
-from pgrest.registry import ColumnSpec, Resource, register, to_many, to_one
+from pgrest.registry import (
+    ColumnSpec,
+    Resource,
+    column_from_model,
+    register,
+    to_many,
+    to_one,
+)
 
 
-def _id() -> ColumnSpec:
-    return ColumnSpec(
-        "id", "bigint", readonly=True, description="Assigned by the database."
-    )
+def _column(model, name: str, **overrides) -> ColumnSpec:
+    """A column as the model declares it (type, null, length, choices, blank,
+    default), with what the API adds (``overrides``)."""
+    return column_from_model(model, name, **overrides)
 
 
-def _audit(*, created_by: bool = True) -> list[ColumnSpec]:
+def _id(model) -> ColumnSpec:
+    return _column(model, "id", description="Assigned by the database.")
+
+
+def _audit(model, *, created_by: bool = True) -> list[ColumnSpec]:
     columns = [
-        ColumnSpec(
-            "active", "boolean", description="False once deleted (soft delete)."
-        ),
+        _column(model, "active", description="False once deleted (soft delete)."),
     ]
     if created_by:
         columns.append(
-            ColumnSpec(
-                "created_by", "uuid", readonly=True, description="From the token."
-            )
+            _column(model, "created_by", readonly=True, description="From the token.")
         )
     columns += [
-        ColumnSpec("created_at", "timestamp with time zone", readonly=True),
-        ColumnSpec("updated_at", "timestamp with time zone", readonly=True),
+        _column(model, "created_at", readonly=True),
+        _column(model, "updated_at", readonly=True),
     ]
     return columns
 
@@ -156,12 +170,10 @@ THINGS = register(
         table="things",
         description="Entity types.",
         columns=_columns(
-            _id(),
-            ColumnSpec(
-                "name", "text", required=True, description="Unique among active things."
-            ),
-            ColumnSpec("description", "text"),
-            *_audit(),
+            _id(Thing),
+            _column(Thing, "name", description="Unique among active things."),
+            _column(Thing, "description"),
+            *_audit(Thing),
         ),
         relations={
             "fields": to_many("fields", "thing_id"),
@@ -169,6 +181,7 @@ THINGS = register(
         },
         soft_delete_column="active",
         writer=THING_WRITER,
+        unique_keys=(("id",),),
     )
 )
 
@@ -178,30 +191,29 @@ FIELDS = register(
         table="fields",
         description="Field definitions of things.",
         columns=_columns(
-            _id(),
-            ColumnSpec("thing_id", "bigint", immutable=True, required=True),
-            ColumnSpec("name", "text", required=True, description="Unique per thing."),
-            ColumnSpec(
+            _id(Field),
+            _column(Field, "thing_id", immutable=True),
+            _column(Field, "name", description="Unique per thing."),
+            _column(
+                Field,
                 "data_type",
-                "text",
-                description="One of " + ", ".join(FieldDataType.values),
+                description="The type of the field's values; cannot change once "
+                "the field has values.",
             ),
-            ColumnSpec(
-                "mandatory", "boolean", description="Its value cannot be cleared."
-            ),
-            ColumnSpec(
+            _column(Field, "mandatory", description="Its value cannot be cleared."),
+            _column(
+                Field,
                 "required_for_initialization",
-                "boolean",
                 description="Needed for an entry to count as initialized.",
             ),
-            ColumnSpec("position", "integer"),
-            ColumnSpec(
+            _column(Field, "position"),
+            _column(
+                Field,
                 "options",
-                "jsonb",
                 description='{"choices": [...]} for choices; '
                 '{"thing_id": n} for references.',
             ),
-            *_audit(),
+            *_audit(Field),
         ),
         relations={
             "things": to_one("things", "thing_id"),
@@ -210,6 +222,7 @@ FIELDS = register(
         soft_delete_column="active",
         default_order=("thing_id", "position", "id"),
         writer=FIELD_WRITER,
+        unique_keys=(("id",),),
     )
 )
 
@@ -219,16 +232,17 @@ CLASSIFICATION_ITEMS = register(
         table="classification_items",
         description="Classification values entries can carry.",
         columns=_columns(
-            _id(),
-            ColumnSpec("name", "text", required=True),
-            ColumnSpec("parent_id", "bigint"),
-            *_audit(created_by=False),
+            _id(ClassificationItem),
+            _column(ClassificationItem, "name"),
+            _column(ClassificationItem, "parent_id"),
+            *_audit(ClassificationItem, created_by=False),
         ),
         relations={
             "entries": to_many("entries", "classification_item_id"),
         },
         soft_delete_column="active",
         writer=CLASSIFICATION_ITEM_WRITER,
+        unique_keys=(("id",),),
     )
 )
 
@@ -238,21 +252,21 @@ ENTRIES = register(
         table="entries",
         description="Records of a thing.",
         columns=_columns(
-            _id(),
-            ColumnSpec("thing_id", "bigint", immutable=True, required=True),
-            ColumnSpec("classification_item_id", "bigint"),
+            _id(Entry),
+            _column(Entry, "thing_id", immutable=True),
+            _column(Entry, "classification_item_id"),
             ColumnSpec(
                 "classification_item_name",
                 "text",
                 expression="SELECT ci.name FROM classification_items ci "
                 "WHERE ci.id = {t}.classification_item_id",
                 readonly=True,
+                nullable=True,
+                max_length=ClassificationItem._meta.get_field("name").max_length,
             ),
-            ColumnSpec("validity_start_date", "date"),
-            ColumnSpec(
-                "validity_end_date", "date", description="Not before the start."
-            ),
-            *_audit()[:1],
+            _column(Entry, "validity_start_date"),
+            _column(Entry, "validity_end_date", description="Not before the start."),
+            *_audit(Entry)[:1],
             ColumnSpec(
                 "initialized",
                 "boolean",
@@ -267,12 +281,13 @@ ENTRIES = register(
                 readonly=True,
                 description="Every mandatory field has a value.",
             ),
-            *_audit()[1:],
+            *_audit(Entry)[1:],
             ColumnSpec(
                 "values",
                 "jsonb",
                 expression=entry_sql.VALUES_BY_NAME,
                 virtual_json=True,
+                json_type="object",
                 description="Field values by field name; filter and order with "
                 "values->>Name.",
             ),
@@ -290,6 +305,7 @@ ENTRIES = register(
         json_filter=entries_values_filter,
         json_order=entries_values_order,
         nested_inputs=frozenset({"field_entries"}),
+        unique_keys=(("id",),),
     )
 )
 
@@ -299,15 +315,17 @@ FIELD_ENTRIES = register(
         table="field_entries",
         description="One value per (entry, field).",
         columns=_columns(
-            _id(),
-            ColumnSpec("entry_id", "bigint", immutable=True, required=True),
-            ColumnSpec("field_id", "bigint", immutable=True, required=True),
-            ColumnSpec(
+            _id(FieldEntry),
+            _column(FieldEntry, "entry_id", immutable=True),
+            _column(FieldEntry, "field_id", immutable=True),
+            _column(
+                FieldEntry,
                 "entered_value",
-                "text",
-                description="Text, checked and normalised against the field's type.",
+                any_json_input=True,
+                description="Text, checked and normalised against the field's type "
+                "(a JSON value is taken as its text).",
             ),
-            *_audit(),
+            *_audit(FieldEntry),
         ),
         relations={
             "entries": to_one("entries", "entry_id"),
@@ -316,6 +334,7 @@ FIELD_ENTRIES = register(
         soft_delete_column="active",
         writer=FIELD_ENTRY_WRITER,
         nested_inputs=frozenset({"value"}),
+        unique_keys=(("id",), ("entry_id", "field_id")),
     )
 )
 
@@ -325,14 +344,19 @@ ENTRY_HISTORY = register(
         table="entry_history",
         description="Every change to an entry or its values (read-only).",
         columns=_columns(
-            _id(),
-            ColumnSpec("entry_id", "bigint", readonly=True),
-            ColumnSpec("field_id", "bigint", readonly=True),
-            ColumnSpec("action", "text", readonly=True),
-            ColumnSpec("before", "jsonb", readonly=True),
-            ColumnSpec("after", "jsonb", readonly=True),
-            ColumnSpec("changed_by", "uuid", readonly=True),
-            ColumnSpec("changed_at", "timestamp with time zone", readonly=True),
+            *(
+                _column(EntryHistory, name, readonly=True)
+                for name in (
+                    "id",
+                    "entry_id",
+                    "field_id",
+                    "action",
+                    "before",
+                    "after",
+                    "changed_by",
+                    "changed_at",
+                )
+            )
         ),
         relations={
             "entries": to_one("entries", "entry_id"),

@@ -41,6 +41,18 @@ class ColumnSpec:
     # For virtual JSON columns whose `col->>key` filters and orders the
     # resource compiles itself (``Resource.json_filter``/``json_order``).
     virtual_json: bool = False
+    # Facts the OpenAPI document states (``column_from_model`` reads them from
+    # a Django model field): may be null, longest text, the allowed values,
+    # the smallest number, text that must not be blank.
+    nullable: bool = False
+    max_length: int | None = None
+    enum: tuple[str, ...] | None = None
+    minimum: int | None = None
+    not_blank: bool = False
+    # What JSON holds, for jsonb columns: "object", "array" or None (any).
+    json_type: str | None = None
+    # A body may give any JSON value (the writer turns it into the column's).
+    any_json_input: bool = False
 
     @property
     def is_real(self) -> bool:
@@ -50,6 +62,58 @@ class ColumnSpec:
         if self.expression is not None:
             return "(" + self.expression.format(t=alias) + ")"
         return f'{alias}."{self.name}"'
+
+
+# Django's field types -> the PostgreSQL type the API names (varchar is text).
+_PG_TYPES = {
+    "AutoField": "integer",
+    "BigAutoField": "bigint",
+    "BigIntegerField": "bigint",
+    "BooleanField": "boolean",
+    "CharField": "text",
+    "DateField": "date",
+    "DateTimeField": "timestamp with time zone",
+    "DecimalField": "numeric",
+    "IntegerField": "integer",
+    "JSONField": "jsonb",
+    "PositiveIntegerField": "integer",
+    "SmallIntegerField": "smallint",
+    "TextField": "text",
+    "UUIDField": "uuid",
+}
+
+
+def column_from_model(model: Any, name: str, **overrides: Any) -> ColumnSpec:
+    """The column ``name`` (an attname: ``thing_id``) of a Django model as the
+    API exposes it, its facts read from ``model._meta``: type, nullability,
+    length, choices, blank, required (no default), read-only (primary key or
+    not editable). ``overrides`` set any other ColumnSpec field."""
+    field_ = model._meta.get_field(name)
+    target = field_.target_field if field_.is_relation else field_
+    kind = target.get_internal_type()
+    facts: dict[str, Any] = {
+        "pg_type": _PG_TYPES[kind],
+        "nullable": field_.null,
+        "max_length": field_.max_length if kind in {"CharField", "TextField"} else None,
+        "readonly": field_.primary_key or not field_.editable,
+        "required": not (
+            field_.null
+            or field_.has_default()
+            or field_.primary_key
+            or not field_.editable
+        ),
+    }
+    if field_.choices:
+        facts["enum"] = tuple(str(value) for value, _ in field_.flatchoices)
+    if kind in {"CharField", "TextField"} and not field_.blank:
+        facts["not_blank"] = True
+    if kind == "JSONField" and field_.has_default() and callable(field_.default):
+        default = field_.default()
+        facts["json_type"] = (
+            "object" if isinstance(default, dict) else "array" if default else None
+        )
+    facts.update(overrides)
+    return ColumnSpec(name, **facts)
 
 
 @dataclass(frozen=True)
@@ -121,6 +185,9 @@ class Resource:
     json_order: Callable[..., str] | None = None
     # Body keys accepted besides columns, handed to the writer (nested writes).
     nested_inputs: frozenset[str] = frozenset()
+    # Column sets `on_conflict` may name: the primary key and the table's
+    # unconditional unique constraints.
+    unique_keys: tuple[tuple[str, ...], ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         return self.columns.get(name)

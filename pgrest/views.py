@@ -145,6 +145,7 @@ def require_writer(request: HttpRequest, resource: Resource) -> None:
             code="25006",
             status=405,
             hint=f"'{resource.name}' is read-only.",
+            headers={"Allow": allowed_methods(resource)},
         )
 
 
@@ -347,9 +348,9 @@ def update(request, resource, query, prefs):
     ids = _locked_ids(resource, query, soft_delete=False)
     check_max_affected(prefs, len(ids))
     ctx = WriteContext(user_id=request.rest_auth.user_id)
-    changed = resource.writer.update(ids, body, ctx=ctx) if ids and body else []
-    if not body:
-        changed = []
+    # The body is checked even when no row matches (PostgreSQL reads it into
+    # the table's types before the UPDATE finds nothing): a bad one is a 400.
+    changed = resource.writer.update(ids, body, ctx=ctx) if body else []
     return write_response(
         request, resource, query, prefs, changed, negotiated, created=False
     )
@@ -391,6 +392,7 @@ def _put_target(resource: Resource, query: Query) -> str:
             "Filters must include all and only primary key columns with 'eq' operators",
             code="PGRST105",
             status=405,
+            headers={"Allow": allowed_methods(resource)},
         )
     return str(only.value)
 
@@ -457,19 +459,38 @@ HANDLERS = {
     "PATCH": update,
     "DELETE": delete,
 }
+READS = frozenset({"GET", "HEAD"})
+READ_ONLY_ALLOWED = "GET, HEAD, OPTIONS"
 ALLOWED = ", ".join([*HANDLERS, "OPTIONS"])
+
+
+def allowed_methods(resource: Resource) -> str:
+    """``Allow``: the methods this resource serves (a read-only one: reads)."""
+    return ALLOWED if resource.writer is not None else READ_ONLY_ALLOWED
+
+
+def options(resource: Resource) -> HttpResponse:
+    """``OPTIONS``: no body, the methods in ``Allow`` (as PostgREST answers;
+    CORS preflights are answered before, by the CORS middleware)."""
+    response = HttpResponse(status=200)
+    del response["Content-Type"]
+    response["Allow"] = allowed_methods(resource)
+    return response
 
 
 @csrf_exempt
 def resource_view(request: HttpRequest, name: str) -> HttpResponse:
     resource = get_resource(name)
     if resource is None:
+        # OPTIONS is answered without authentication: no tenant to name.
+        schema = request.tenant.schema_name if request.tenant else "public"
         raise PostgrestError(
-            f"Could not find the table '{request.tenant.schema_name}.{name}' in the "
-            "schema cache",
+            f"Could not find the table '{schema}.{name}' in the schema cache",
             code="PGRST205",
             status=404,
         )
+    if request.method == "OPTIONS":
+        return options(resource)
     handler = HANDLERS.get(request.method)
     if handler is None:
         error = PostgrestError(
@@ -477,7 +498,7 @@ def resource_view(request: HttpRequest, name: str) -> HttpResponse:
             code="PGRST117",
             status=405,
         )
-        error.headers["Allow"] = ALLOWED
+        error.headers["Allow"] = allowed_methods(resource)
         raise error
     query, prefs = parse_request(request)
     try:
@@ -501,16 +522,26 @@ def resource_view(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
+ROOT_ALLOWED = "GET, HEAD, OPTIONS"
+
+
 @csrf_exempt
 def root_view(request: HttpRequest) -> HttpResponse:
     """``GET /rest/v1/``: the OpenAPI document."""
     from pgrest.openapi import openapi_document
 
-    if request.method not in {"GET", "HEAD"}:
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=200)
+        del response["Content-Type"]
+        response["Allow"] = ROOT_ALLOWED
+        return response
+    if request.method not in READS:
         error = PostgrestError(
             f"Method {request.method} is not allowed on /", code="PGRST117", status=405
         )
-        error.headers["Allow"] = "GET, HEAD, OPTIONS"
+        error.headers["Allow"] = ROOT_ALLOWED
         raise error
-    document = openapi_document(request.build_absolute_uri("/rest/v1"))
+    document = openapi_document(
+        request.build_absolute_uri("/rest/v1"), request.tenant.schema_name
+    )
     return respond(200, orjson.dumps(document), media_type=OPENAPI, request=request)

@@ -4,16 +4,37 @@ Writes go through the tracking endpoints (one writer, exactly once); through
 ``/rest/v1`` these tables are read with the full PostgREST grammar.
 """
 
-from pgrest.registry import ColumnSpec, Resource, register, to_many, to_one
+from pgrest.registry import (
+    ColumnSpec,
+    Resource,
+    column_from_model,
+    register,
+    to_many,
+    to_one,
+)
+from tracking.models import (
+    Account,
+    AccountUsage,
+    AccountUser,
+    CustomerUser,
+    CustomObjectInstance,
+    Event,
+    Feedback,
+    Organization,
+    Session,
+)
 
 
-def _columns(*specs: tuple[str, str]) -> dict[str, ColumnSpec]:
-    return {name: ColumnSpec(name, pg_type, readonly=True) for name, pg_type in specs}
+def _columns(model, *names: str) -> dict[str, ColumnSpec]:
+    """Read-only columns as the model declares them (type, null, length)."""
+    return {
+        name: column_from_model(model, name, readonly=True, required=False)
+        for name in names
+    }
 
 
-TIMESTAMPTZ = "timestamp with time zone"
-SEEN = (("first_seen_at", TIMESTAMPTZ), ("last_seen_at", TIMESTAMPTZ))
-STAMPS = (("created_at", TIMESTAMPTZ), ("updated_at", TIMESTAMPTZ))
+SEEN = ("first_seen_at", "last_seen_at")
+STAMPS = ("created_at", "updated_at")
 
 register(
     Resource(
@@ -21,10 +42,11 @@ register(
         table="organizations",
         description="Organizations (groups of accounts).",
         columns=_columns(
-            ("id", "bigint"),
-            ("external_id", "text"),
-            ("name", "text"),
-            ("traits", "jsonb"),
+            Organization,
+            "id",
+            "external_id",
+            "name",
+            "traits",
             *SEEN,
             *STAMPS,
         ),
@@ -39,11 +61,12 @@ register(
         table="accounts",
         description="Customer accounts (companies, groups).",
         columns=_columns(
-            ("id", "bigint"),
-            ("external_id", "text"),
-            ("name", "text"),
-            ("traits", "jsonb"),
-            ("organization_id", "bigint"),
+            Account,
+            "id",
+            "external_id",
+            "name",
+            "traits",
+            "organization_id",
             *SEEN,
             *STAMPS,
         ),
@@ -63,13 +86,14 @@ register(
         table="users",
         description="The customers' users.",
         columns=_columns(
-            ("id", "bigint"),
-            ("external_id", "text"),
-            ("name", "text"),
-            ("first_name", "text"),
-            ("last_name", "text"),
-            ("email", "text"),
-            ("traits", "jsonb"),
+            CustomerUser,
+            "id",
+            "external_id",
+            "name",
+            "first_name",
+            "last_name",
+            "email",
+            "traits",
             *SEEN,
             *STAMPS,
         ),
@@ -86,10 +110,11 @@ register(
         table="account_users",
         description="Which users belong to which accounts.",
         columns=_columns(
-            ("id", "bigint"),
-            ("user_id", "bigint"),
-            ("account_id", "bigint"),
-            ("created_at", TIMESTAMPTZ),
+            AccountUser,
+            "id",
+            "user_id",
+            "account_id",
+            "created_at",
         ),
         relations={
             "users": to_one("users", "user_id"),
@@ -103,20 +128,21 @@ register(
         table="events",
         description="Tracked events (partitioned by event_time).",
         columns=_columns(
-            ("id", "bigint"),
-            ("event_time", TIMESTAMPTZ),
-            ("received_at", TIMESTAMPTZ),
+            Event,
+            "id",
+            "event_time",
+            "received_at",
             # Segment's times as the client sent them (null elsewhere).
-            ("original_timestamp", TIMESTAMPTZ),
-            ("sent_at", TIMESTAMPTZ),
-            ("name", "text"),
-            ("properties", "jsonb"),
-            ("context", "jsonb"),
-            ("user_id", "bigint"),
-            ("account_id", "bigint"),
-            ("anonymous_id", "text"),
-            ("message_id", "text"),
-            ("source", "text"),
+            "original_timestamp",
+            "sent_at",
+            "name",
+            "properties",
+            "context",
+            "user_id",
+            "account_id",
+            "anonymous_id",
+            "message_id",
+            "source",
         ),
         relations={
             "users": to_one("users", "user_id"),
@@ -131,16 +157,17 @@ register(
         table="feedback",
         description="Feedback on features: a 1-5 score and/or a comment.",
         columns=_columns(
-            ("id", "bigint"),
-            ("feature_id", "text"),
-            ("user_id", "bigint"),
-            ("account_id", "bigint"),
-            ("score", "smallint"),
-            ("comment", "text"),
-            ("question", "text"),
-            ("source", "text"),
-            ("message_id", "text"),
-            ("created_at", TIMESTAMPTZ),
+            Feedback,
+            "id",
+            "feature_id",
+            "user_id",
+            "account_id",
+            "score",
+            "comment",
+            "question",
+            "source",
+            "message_id",
+            "created_at",
         ),
         relations={
             "users": to_one("users", "user_id"),
@@ -154,12 +181,13 @@ register(
         table="custom_object_instances",
         description="Instances of custom objects (Vitally).",
         columns=_columns(
-            ("id", "bigint"),
-            ("custom_object_id", "bigint"),
-            ("external_id", "text"),
-            ("name", "text"),
-            ("account_id", "bigint"),
-            ("traits", "jsonb"),
+            CustomObjectInstance,
+            "id",
+            "custom_object_id",
+            "external_id",
+            "name",
+            "account_id",
+            "traits",
             *STAMPS,
         ),
         relations={
@@ -173,12 +201,13 @@ register(
         table="sessions",
         description="Users' visits: page views less than 30 minutes apart.",
         columns=_columns(
-            ("id", "bigint"),
-            ("user_id", "bigint"),
-            ("account_id", "bigint"),
-            ("started_at", TIMESTAMPTZ),
-            ("ended_at", TIMESTAMPTZ),
-            ("page_views", "integer"),
+            Session,
+            "id",
+            "user_id",
+            "account_id",
+            "started_at",
+            "ended_at",
+            "page_views",
         ),
         relations={
             "users": to_one("users", "user_id"),
@@ -194,16 +223,17 @@ register(
         description="Per account and UTC day: active users, sessions, page views, "
         "events and feedback (count, count with a score, score sum).",
         columns=_columns(
-            ("id", "bigint"),
-            ("account_id", "bigint"),
-            ("day", "date"),
-            ("active_users", "integer"),
-            ("sessions", "integer"),
-            ("page_views", "integer"),
-            ("events", "integer"),
-            ("feedback_count", "integer"),
-            ("feedback_scored", "integer"),
-            ("feedback_score_sum", "integer"),
+            AccountUsage,
+            "id",
+            "account_id",
+            "day",
+            "active_users",
+            "sessions",
+            "page_views",
+            "events",
+            "feedback_count",
+            "feedback_scored",
+            "feedback_score_sum",
         ),
         relations={
             "accounts": to_one("accounts", "account_id"),

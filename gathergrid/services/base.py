@@ -122,6 +122,16 @@ class ModelWriter:
             value, bool
         ):
             raise invalid(column, f"{value!r} is not an id", row=row)
+        if isinstance(field, models.IntegerField | models.ForeignKey) and isinstance(
+            value, float
+        ):
+            # PostgreSQL reads no JSON fraction (not even 5.0) into an integer.
+            raise invalid(
+                column, f"{value!r} is not an integer", row=row, code=INVALID_TEXT
+            )
+        if not isinstance(field, models.JSONField) and isinstance(value, dict | list):
+            # Not of the column's type (a date, a number): PostgreSQL's 22P02.
+            raise invalid(column, "must be a single value", row=row, code=INVALID_TEXT)
         try:
             # Not of the column's type at all: PostgreSQL's 22P02; breaking a
             # rule of the column (length, range): a check failure.
@@ -131,6 +141,20 @@ class ModelWriter:
         except ValidationError as error:
             message = " ".join(error.messages)
             raise invalid(column, message, row=row, code=INVALID_TEXT) from None
+        except TypeError:
+            # Not even of a type the column's parser reads (a boolean for a date).
+            raise invalid(
+                column,
+                f"{value!r} is not of the column's type",
+                row=row,
+                code=INVALID_TEXT,
+            ) from None
+        if isinstance(field, models.ForeignKey) and isinstance(value, int):
+            low, high = connection.ops.integer_field_range(
+                field.target_field.get_internal_type()
+            )
+            if not low <= value <= high:
+                raise invalid(column, f"{value} is out of range", row=row)
         try:
             field.run_validators(value)
         except ValidationError as error:

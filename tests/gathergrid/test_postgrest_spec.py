@@ -353,3 +353,31 @@ def test_a_non_ascii_profile_is_an_unknown_profile(api, tasks):
     response = api.get("things", **{"Accept-Profile": "xyzé"})
     assert response.status_code == 406
     assert response.json()["code"] == "PGRST106"
+
+
+def test_options_lists_the_methods_a_table_serves(api):
+    # PostgREST answers OPTIONS 200 with `Allow`; it was a 405 naming OPTIONS.
+    writable = api.session.client.options("/rest/v1/things")
+    assert writable.status_code == 200
+    assert writable["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    read_only = api.session.client.options("/rest/v1/entry_history")
+    assert read_only.status_code == 200
+    assert read_only["Allow"] == "GET, HEAD, OPTIONS"
+    assert api.session.client.options("/rest/v1/")["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_options_on_an_unknown_table_is_404(api):
+    # OPTIONS is answered without authentication (no tenant): it was a 500.
+    response = api.session.client.options("/rest/v1/nosuch")
+    assert response.status_code == 404
+    assert response.json()["code"] == "PGRST205"
+
+
+def test_every_405_says_what_is_allowed(api, tasks):
+    read_only = api.post("entry_history", {"entry_id": 1})
+    assert read_only.status_code == 405
+    assert read_only["Allow"] == "GET, HEAD, OPTIONS"
+    put = api.put("things?name=eq.Task", {"name": "Job"})
+    assert put.status_code == 405
+    assert put.json()["code"] == "PGRST105"
+    assert put["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"

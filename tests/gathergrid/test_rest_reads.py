@@ -1,11 +1,14 @@
 """GET/HEAD on /rest/v1: filters, select, embedding, order, paging, counts, formats."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gathergrid.models import Thing
 from tests.clients import Api
+from tests.factories import grid_make
 
 pytestmark = pytest.mark.django_db
 
@@ -394,7 +397,7 @@ def test_openapi_document(api):
     response = api.get("")
     assert response.status_code == 200
     doc = response.json()
-    assert doc["openapi"].startswith("3.")
+    assert doc["openapi"] == "3.0.3"
     for name in (
         "things",
         "fields",
@@ -404,6 +407,38 @@ def test_openapi_document(api):
         "entry_history",
     ):
         assert f"/{name}" in doc["paths"]
+    assert set(doc["paths"]["/things"]) == {
+        "get", "options", "post", "patch", "put", "delete"
+    }  # fmt: skip
+    assert set(doc["paths"]["/entry_history"]) == {"get", "options"}
+    schemas = doc["components"]["schemas"]
+    # Facts from the models: length, blank, choices, nullability, required.
+    name = schemas["things.insert"]["properties"]["name"]
+    assert (name["maxLength"], name["minLength"]) == (200, 1)
+    assert schemas["things.insert"]["required"] == ["name"]
+    assert "text" in schemas["fields"]["properties"]["data_type"]["enum"]
+    assert schemas["entries"]["properties"]["validity_end_date"]["nullable"]
+    assert "nullable" not in schemas["entries"]["properties"]["thing_id"]
+    # A minimal POST answers 201 without a body.
+    assert "content" not in doc["paths"]["/things"]["post"]["responses"]["201"]
+    error = doc["components"]["schemas"]["error"]
+    assert set(error["required"]) == {"code", "message", "details", "hint"}
+
+
+def test_openapi_document_names_only_the_callers_tenant(api, tenant_a, tenant_b):
+    from tests.clients import api_for
+
+    grid_make(tenant_a, name="SecretThingOfA", fields=[{"name": "FieldOfA"}])
+    grid_make(tenant_b, name="SecretThingOfB", fields=[{"name": "FieldOfB"}])
+    text = api.get("").content.decode()
+    other = api_for(tenant_b, "viewer", email="b-viewer@example.com")
+    text_b = other.get("").content.decode()
+    for secret in ("SecretThingOf", "FieldOf"):
+        assert secret not in text and secret not in text_b
+    assert "tenant_a" in text and "tenant_b" not in text
+    assert "tenant_b" in text_b and "tenant_a" not in text_b
+    profile = json.loads(text)["components"]["parameters"]["Accept-Profile"]
+    assert profile["schema"]["enum"] == ["tenant_a"]
 
 
 def test_reads_are_isolated_between_tenants(api, tenant_b):

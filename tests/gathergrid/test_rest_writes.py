@@ -644,3 +644,40 @@ def test_a_reference_can_be_cleared(api, tenant_a, catalog, assignee):
         assert response.status_code in (200, 201), response.content
     with tenant_a.tenant:
         assert FieldEntry.objects.get(field=field).entered_value is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"active": "maybe"}, {"position": 2**31}, {"name": " "}, {"data_type": "x"}],
+)
+def test_a_bad_patch_body_is_400_even_when_no_row_matches(api, body):
+    # As PostgreSQL reads the body into the table's types before the UPDATE
+    # finds nothing; found by schemathesis (it was a 204).
+    response = api.patch("fields?id=eq.0", body)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in {"22P02", "23514"}
+
+
+@pytest.mark.parametrize("value", [{}, [None, None], ["2026-01-01"], False, 5])
+def test_a_structured_value_for_a_plain_column_is_400(api, catalog, value):
+    # A date (or any non-JSON column) given an object or an array: it was a 500
+    # (found by schemathesis).
+    body = {"thing_id": catalog.thing.id, "validity_end_date": value}
+    assert api.post("entries", body).json()["code"] == "22P02"
+    assert api.patch("entries?id=eq.0", {"validity_end_date": value}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"parent_id": 2**63},
+        {"parent_id": -(2**63) - 1},
+        {"parent_id": 2.5},
+        {"parent_id": 1e-42},
+    ],
+)
+def test_an_id_out_of_range_or_fractional_is_400(api, body):
+    # Taken as 0 (int(1e-42)) or left to a statement that never ran when no row
+    # matched: a 204 (found by schemathesis).
+    assert api.patch("classification_items?id=eq.0", body).status_code == 400
+    assert api.post("classification_items", {"name": "x", **body}).status_code == 400
