@@ -63,7 +63,8 @@ def test_grid_shows_one_row_per_entry_with_typed_inputs(client_a, people):
     ann = people.entry_ids[0]
     status = people.fields["Status"].id
     # Dates as date pickers, choices as selects with the field's options,
-    # booleans as checkboxes, numbers as text with a numeric keyboard.
+    # booleans as Yes/No selects that can be empty, numbers as text with a
+    # numeric keyboard.
     assert '<input type="date" value="1990-01-02" name="value"' in html
     assert re.search(
         rf'<select name="value" aria-label="Status of entry {ann}"[^>]*>'
@@ -71,7 +72,13 @@ def test_grid_shows_one_row_per_entry_with_typed_inputs(client_a, people):
         r"<option value=\"Closed\">Closed</option></select>",
         html,
     )
-    assert '<input type="checkbox" value="true" checked name="value"' in html
+    vip = people.fields["Vip"].id
+    assert re.search(
+        rf'<select name="value" aria-label="Vip of entry {ann}" '
+        rf'hx-post="[^"]*/cell/f{vip}/"><option value="">—</option>'
+        r'<option value="true" selected>Yes</option><option value="false">No</option>',
+        html,
+    )
     assert '<input type="text" inputmode="decimal" value="30" name="value"' in html
     assert f"/entries/{ann}/cell/f{status}/" in html
     assert "initialized</span>" in html and "complete</span>" in html
@@ -179,6 +186,20 @@ def test_clearing_a_mandatory_value_is_refused_in_words(client_a, people, tenant
     assert response.status_code == 422
     assert "&#x27;Status&#x27; is mandatory" in response.content.decode()
     assert entry_values(tenant_a, ann)["Status"] == "Open"
+
+
+def test_a_yes_no_cell_can_be_cleared_and_tells_empty_from_no(
+    client_a, people, tenant_a
+):
+    ann = people.entry_ids[0]
+    vip = people.fields["Vip"].id
+    url = cell_url(people, ann, f"f{vip}")
+    assert client_a.post(url, {"value": "false"}).status_code == 200
+    assert entry_values(tenant_a, ann)["Vip"] == "false"
+    response = client_a.post(url, {"value": ""})
+    assert response.status_code == 200
+    assert entry_values(tenant_a, ann).get("Vip") is None
+    assert '<option value="" selected>—</option>' in response.content.decode()
 
 
 def test_an_unchecked_checkbox_saves_false(client_a, people, tenant_a):

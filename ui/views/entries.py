@@ -262,11 +262,25 @@ def _kind(data_type: str) -> str:
     return {
         FieldDataType.DATE: "date",
         FieldDataType.DATETIME: "datetime",
-        FieldDataType.BOOLEAN: "checkbox",
+        # A select, not a checkbox: empty, Yes and No look different, and
+        # a value can be cleared.
+        FieldDataType.BOOLEAN: "select",
         FieldDataType.CHOICE: "select",
         FieldDataType.LONG_TEXT: "textarea",
         FieldDataType.JSON: "textarea",
     }.get(data_type, "text")
+
+
+YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
+
+
+def _choices(field: Field) -> list[tuple[str, str]]:
+    """The options of a select cell (empty first: a value can be cleared)."""
+    if field.data_type == FieldDataType.BOOLEAN:
+        return YES_NO
+    if field.data_type == FieldDataType.CHOICE:
+        return [("", "—"), *((c, c) for c in choices_of(field.options))]
+    return []
 
 
 class Columns:
@@ -277,12 +291,7 @@ class Columns:
     ) -> None:
         self.fields = fields
         self.kinds = [_kind(f.data_type) for f in fields]
-        self.choices = [
-            [("", "—"), *((c, c) for c in choices_of(f.options))]
-            if f.data_type == FieldDataType.CHOICE
-            else []
-            for f in fields
-        ]
+        self.choices = [_choices(f) for f in fields]
         self.item_choices = [("", "—"), *((str(i.id), i.name) for i in items or [])]
 
     def cells(self, entry: Entry) -> list[Cell]:
