@@ -148,3 +148,9 @@ def test_signing_in_again_in_place_answers_json_with_the_new_csrf_token(tenant_a
     fresh = right.json()["csrf_token"]
     assert fresh
     assert client.get("/t/tenant_a/things/").status_code == 200
+
+
+def test_tenant_pages_show_no_template_comment_text(tenant_a):
+    html = ui_client(member_make(tenant_a.tenant)).get("/t/tenant_a/things/")
+    assert "{#" not in html.content.decode()
+    assert "Cloned into the dialog" not in html.content.decode()
