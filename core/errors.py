@@ -77,6 +77,7 @@ INVALID = "invalid"  # a value breaks a rule of its field
 INVALID_TEXT = "invalid_text"  # a value is not of its column's type at all
 FOREIGN_KEY = "foreign_key"  # a row it points at does not exist
 UNIQUE = "unique"  # another row already has it
+STALE = "stale"  # changed by someone else since the caller read it
 VALIDATION_CODES = frozenset({REQUIRED, INVALID, INVALID_TEXT})
 
 

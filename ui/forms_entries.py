@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from core.errors import ApplicationError, ValidationFailed
+from core.errors import STALE, ApplicationError, Conflict, ValidationFailed
 from core.writes import WriteContext
 from gathergrid.models import ClassificationItem, Entry, Field, FieldDataType
 from gathergrid.services import entries as entry_services
@@ -249,10 +249,18 @@ class EntryForm(forms.Form):
 
 
 def cell_save(
-    *, entry: Entry, column: str, field: Field | None, raw: str, ctx: WriteContext
+    *,
+    entry: Entry,
+    column: str,
+    field: Field | None,
+    raw: str,
+    ctx: WriteContext,
+    seen: str | None = None,
 ) -> None:
     """Save one grid cell through the writer (history recorded); raise
-    ValidationError in words when the value does not fit."""
+    ValidationError in words when the value does not fit, and
+    ``Conflict(stale)`` when ``seen`` (the stored text the cell showed) is no
+    longer what is stored."""
     if field is not None:
         changes: dict[str, Any] = {"values": {field.name: check_value(field, raw)}}
     else:
@@ -267,7 +275,12 @@ def cell_save(
                 else [("", "")],
             )
         changes = {ENTRY_COLUMNS[column]: form_field.clean(raw)}
+    expected = None
+    if seen is not None:
+        expected = {field.name if field else ENTRY_COLUMNS[column]: seen}
     try:
-        entry_services.entry_update(entry=entry, changes=changes, by=ctx)
+        entry_services.entry_update(entry=entry, changes=changes, by=ctx, seen=expected)
     except ApplicationError as error:
+        if isinstance(error, Conflict) and error.code == STALE:
+            raise
         raise forms.ValidationError(error_words(error)) from None

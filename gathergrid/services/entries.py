@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.errors import (
     FOREIGN_KEY,
     REQUIRED,
+    STALE,
     Conflict,
     ValidationFailed,
 )
@@ -18,6 +19,7 @@ from gathergrid.models import (
     ClassificationItem,
     Entry,
     Field,
+    FieldEntry,
     HistoryAction,
     Thing,
 )
@@ -335,11 +337,49 @@ def entry_create(
         return ENTRY_WRITER.insert([row], ctx=by, upsert=None).ids[0]
 
 
-def entry_update(*, entry: Entry, changes: dict[str, Any], by: WriteContext) -> None:
+def entry_update(
+    *,
+    entry: Entry,
+    changes: dict[str, Any],
+    by: WriteContext,
+    seen: dict[str, str] | None = None,
+) -> None:
     """Change ``entry``'s columns and, under ``values``, its values by field name
-    (history recorded)."""
+    (history recorded).
+
+    ``seen`` (an entry column or a field name -> the value as text the caller
+    last saw, "" for none) makes the change conditional: if one of them has
+    changed since, nothing is written and :class:`~core.errors.Conflict`
+    (``stale``) says what it is now, so an edit never silently overwrites
+    someone else's."""
     with transaction.atomic():
+        if seen:
+            entry_seen_check(entry=entry, seen=seen)
         ENTRY_WRITER.update([entry.id], changes, ctx=by)
+
+
+def entry_seen_check(*, entry: Entry, seen: dict[str, str]) -> None:
+    """Raise ``Conflict(stale)`` if a value of ``seen`` is no longer the
+    entry's (the entry's row is locked until the caller's transaction ends)."""
+    current = Entry.objects.select_for_update().get(pk=entry.pk)
+    names = [key for key in seen if key not in ENTRY_WRITER.fields]
+    values = dict(
+        FieldEntry.objects.filter(
+            entry_id=entry.pk, active=True, field__name__in=names, field__active=True
+        ).values_list("field__name", "entered_value")
+    )
+    for key, was in seen.items():
+        now = getattr(current, key) if key in ENTRY_WRITER.fields else values.get(key)
+        text = "" if now is None else jsonable(now)
+        if str(text) != was:
+            raise Conflict(
+                f"{key} was changed meanwhile",
+                code=STALE,
+                field=key,
+                reason=f"Changed meanwhile by someone else: it is now "
+                f"“{text or 'empty'}”. Save again to replace it with yours.",
+                details=str(text),
+            )
 
 
 def entry_set_active(*, entry: Entry, active: bool, by: WriteContext) -> None:

@@ -226,3 +226,38 @@ def test_the_migration_renames_names_that_differed_only_in_case(tenant_a):
             "Email",
             f"email ({Field.objects.get(thing=first, name__startswith='email').pk})",
         ]
+
+
+def test_an_update_conditional_on_what_was_seen_refuses_a_stale_value(people):
+    _field(people, "Name")
+    entry = Entry.objects.get(
+        pk=entries.entry_create(
+            thing_id=people.pk, columns={}, values={"Name": "Ada"}, by=BY
+        )
+    )
+    entries.entry_update(
+        entry=entry, changes={"values": {"Name": "Grace"}}, by=BY, seen={"Name": "Ada"}
+    )
+    with pytest.raises(Conflict) as raised:
+        entries.entry_update(
+            entry=entry,
+            changes={"values": {"Name": "Mine"}},
+            by=BY,
+            seen={"Name": "Ada"},  # what this caller saw before Grace
+        )
+    assert (raised.value.code, raised.value.field) == ("stale", "Name")
+    assert "“Grace”" in raised.value.reason
+    assert FieldEntry.objects.get(entry=entry).entered_value == "Grace"
+    entries.entry_update(
+        entry=entry,
+        changes={"validity_start_date": "2025-01-01"},
+        by=BY,
+        seen={"validity_start_date": ""},
+    )
+    with pytest.raises(Conflict):
+        entries.entry_update(
+            entry=entry,
+            changes={"validity_start_date": "2026-01-01"},
+            by=BY,
+            seen={"validity_start_date": ""},
+        )

@@ -75,7 +75,7 @@ def test_grid_shows_one_row_per_entry_with_typed_inputs(client_a, people):
     vip = people.fields["Vip"].id
     assert re.search(
         rf'<select name="value" aria-label="Vip of entry {ann}" '
-        rf'hx-post="[^"]*/cell/f{vip}/"><option value="">—</option>'
+        rf'hx-post="[^"]*/cell/f{vip}/"[^>]*><option value="">—</option>'
         r'<option value="true" selected>Yes</option><option value="false">No</option>',
         html,
     )
@@ -186,6 +186,27 @@ def test_clearing_a_mandatory_value_is_refused_in_words(client_a, people, tenant
     assert response.status_code == 422
     assert "&#x27;Status&#x27; is mandatory" in response.content.decode()
     assert entry_values(tenant_a, ann)["Status"] == "Open"
+
+
+def test_a_cell_changed_by_someone_else_meanwhile_is_not_overwritten(
+    client_a, people, tenant_a
+):
+    ann = people.entry_ids[0]
+    name = people.fields["Name"].id
+    url = cell_url(people, ann, f"f{name}")
+    html = client_a.get(grid_url(people)).content.decode()
+    assert f'hx-post="{url}" hx-vals="{{&quot;seen&quot;: &quot;Ann&quot;}}"' in html
+    # Someone else renames Ann; this page still shows "Ann".
+    assert client_a.post(url, {"value": "Anna", "seen": "Ann"}).status_code == 200
+    response = client_a.post(url, {"value": "Annie", "seen": "Ann"})
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "Changed meanwhile by someone else: it is now “Anna”" in body
+    assert 'value="Annie"' in body  # the edit is kept in the cell
+    assert "&quot;seen&quot;: &quot;Anna&quot;" in body  # saving again replaces
+    assert entry_values(tenant_a, ann)["Name"] == "Anna"
+    assert client_a.post(url, {"value": "Annie", "seen": "Anna"}).status_code == 200
+    assert entry_values(tenant_a, ann)["Name"] == "Annie"
 
 
 def test_a_yes_no_cell_can_be_cleared_and_tells_empty_from_no(

@@ -9,6 +9,7 @@ id links to a plain form page for the entry. Writes go through the API's
 writers (``ui/forms_entries.py``).
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import Conflict
 from core.http import next_url
 from core.writes import WriteContext
 from gathergrid.models import (
@@ -96,6 +98,9 @@ class Cell:
     choices: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
     saved: bool = False
+    # The stored value as text when the cell was drawn: sent back with a save,
+    # so that a change someone made meanwhile is not silently overwritten.
+    seen: str = ""
 
 
 @dataclass
@@ -219,9 +224,10 @@ def cell_html(cell: Cell, row: Row) -> str:
             f'<td class="{classes}"><div class="cell">{escape(cell.display)}</div></td>'
         )
     entry_id = row.entry.id
+    seen = escape(json.dumps({"seen": cell.seen}))
     attrs = (
         f'name="value" aria-label="{escape(cell.label)} of entry {entry_id}" '
-        f'hx-post="{row.url}cell/{cell.key}/"'
+        f'hx-post="{row.url}cell/{cell.key}/" hx-vals="{seen}"'
     )
     error = ""
     if cell.error:
@@ -310,6 +316,7 @@ class Columns:
                     value=value,
                     display=display_value(f, text),
                     choices=choices,
+                    seen=text or "",
                 )
             )
         item = str(entry.classification_item_id or "")
@@ -328,9 +335,10 @@ class Columns:
                 item,
                 entry.classification_name or "",
                 item_choices,
+                seen=item,
             ),
-            Cell("valid_from", "Valid from", "date", start, start),
-            Cell("valid_to", "Valid to", "date", end, end),
+            Cell("valid_from", "Valid from", "date", start, start, seen=start),
+            Cell("valid_to", "Valid to", "date", end, end, seen=end),
         ]
         return cells
 
@@ -628,7 +636,9 @@ def entry_cell(
     request: HttpRequest, schema: str, thing_id: int, entry_id: int, column: str
 ) -> HttpResponse:
     """Save one cell; answer the re-rendered cell (and the row's status, out of
-    band), or the cell with the input kept and the error in words (422)."""
+    band), or the cell with the input kept and the error in words (422), or,
+    when someone changed the value since the cell was drawn, what it is now
+    (409; saving again replaces it)."""
     thing, fields = _thing_fields(thing_id)
     entry = _entry_of(thing, entry_id)
     if not entry.active:
@@ -641,11 +651,21 @@ def entry_cell(
     if raw is None:
         # An unchecked checkbox sends nothing.
         raw = "false" if field and field.data_type == FieldDataType.BOOLEAN else ""
-    error = ""
+    error, status = "", 200
     try:
-        cell_save(entry=entry, column=column, field=field, raw=raw, ctx=_ctx(request))
+        cell_save(
+            entry=entry,
+            column=column,
+            field=field,
+            raw=raw,
+            seen=request.POST.get("seen"),  # absent from the no-JS form
+            ctx=_ctx(request),
+        )
     except forms.ValidationError as invalid:
-        error = " ".join(invalid.messages)
+        error, status = " ".join(invalid.messages), 422
+    except Conflict as stale:
+        # Drawn again from what is stored now: saving again replaces it.
+        error, status = stale.reason, 409
     row = entry_row(thing=thing, fields=fields, entry_id=entry.id)
     items = classification_items() if column == "classification" else []
     columns = Columns(fields, items)
@@ -661,7 +681,7 @@ def entry_cell(
         request,
         "ui/entries/cell_response.html",
         {"row": Row(row, [cell], f"{base}{row.id}/", editable=True)},
-        status=422 if error else 200,
+        status=status,
     )
 
 
