@@ -143,3 +143,38 @@ document.addEventListener("submit", function (event) {
   var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// Entries grid: the filter form offers the conditions the chosen field's type
+// takes (no "contains" on a number) and a value input of its kind (a date
+// picker for dates, none for "is empty"). Without it the server still refuses
+// a condition that does not apply, and says why.
+(function () {
+  "use strict";
+  function sync(form) {
+    var field = form.querySelector("[data-filter-field]");
+    var op = form.querySelector("select[name=add_op]");
+    var value = form.querySelector("input[name=add_value]");
+    if (!field || !op || !value) return;
+    var chosen = field.selectedOptions[0];
+    var ops = chosen && chosen.dataset.ops ? chosen.dataset.ops.split(" ") : null;
+    Array.prototype.forEach.call(op.options, function (option) {
+      var allowed = !ops || ops.indexOf(option.value) >= 0;
+      option.hidden = !allowed;
+      option.disabled = !allowed;
+    });
+    if (op.selectedOptions[0] && op.selectedOptions[0].disabled) {
+      var first = Array.prototype.find.call(op.options, function (o) { return !o.disabled; });
+      if (first) op.value = first.value;
+    }
+    var kind = (chosen && chosen.dataset.input) || "text";
+    value.type = kind === "date" ? "date" : "text";
+    value.inputMode = kind === "number" ? "decimal" : "";
+    value.disabled = op.value === "empty" || op.value === "notempty";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-filter-field], select[name=add_op]")) sync(event.target.form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.filters").forEach(sync);
+  });
+})();

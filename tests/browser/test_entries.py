@@ -213,3 +213,30 @@ def test_an_edit_after_the_session_ended_signs_in_again_in_place_and_is_kept(
     expect(first.locator("td.saved")).to_have_count(1)
     [row] = rest_api.call("GET", f"entries?id=eq.{entry_id}&select=values")[1]
     assert row["values"]["Customer"] == "Renamed after a break"
+
+
+def test_the_filter_form_offers_the_conditions_of_the_fields_type(
+    page, rest_api, ui_tenant
+):
+    thing, _ = customers_thing(rest_api)
+    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    field = page.get_by_label("Filter field")
+    condition = page.get_by_label("Condition")
+    value = page.get_by_label("Value", exact=True)
+    field.select_option(label="Seats")
+    assert condition.locator("option[value=contains]").is_disabled()
+    assert not condition.locator("option[value=gte]").is_disabled()
+    assert value.get_attribute("inputmode") == "decimal"
+    field.select_option(label="Renewal")
+    assert value.get_attribute("type") == "date"
+    condition.select_option("empty")
+    assert value.is_disabled()
+    field.select_option(label="Customer")
+    assert not condition.locator("option[value=contains]").is_disabled()
+    assert value.get_attribute("type") == "text"
+    # A date range is two conditions on one field.
+    field.select_option(label="Seats")
+    condition.select_option("gte")
+    value.fill("100")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("table.grid tbody tr")).to_have_count(3)  # 120, 180, 240

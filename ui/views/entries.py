@@ -40,6 +40,7 @@ from gathergrid.models import (
 )
 from gathergrid.selectors import (
     ENTRY_COUNT_CAP,
+    FILTER_OPERATORS,
     EntriesPage,
     EntryQuery,
     FilterOperator,
@@ -458,6 +459,31 @@ def _operator_choices() -> list[tuple[str, str]]:
     return [(op.value, op.label) for op in FilterOperator]
 
 
+# The value input a filter on each type takes (the filter form's script).
+FILTER_VALUE_INPUTS = {
+    FieldDataType.DATE: "date",
+    FieldDataType.DATETIME: "date",  # datetimes are filtered by day
+    FieldDataType.INTEGER: "number",
+    FieldDataType.DECIMAL: "number",
+    FieldDataType.REFERENCE: "number",
+}
+
+
+def _filter_fields(fields: list[Field]) -> list[dict[str, Any]]:
+    """The fields the filter form offers, each with the conditions its type
+    takes and its value input (the form's script offers only those; without
+    it, the server says why a condition was ignored)."""
+    return [
+        {
+            "id": f.id,
+            "name": f.name,
+            "ops": " ".join(FILTER_OPERATORS.get(f.data_type, ())),
+            "input": FILTER_VALUE_INPUTS.get(f.data_type, "text"),
+        }
+        for f in fields
+    ]
+
+
 # Past this a page's offset would overflow PostgreSQL's bigint (and no grid
 # has that many pages): such a page number goes to the last page (_past_the_end).
 MAX_PAGE = 10**9
@@ -520,6 +546,7 @@ def _list_context(
         "chips": _chips(params, query, items),
         "items": items,
         "operators": _operator_choices(),
+        "filter_fields": _filter_fields(fields),
         "count_cap": ENTRY_COUNT_CAP,
         "previous_url": _query_string(params, page=page.number - 1)
         if page.has_previous
