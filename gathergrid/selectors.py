@@ -97,6 +97,40 @@ def classification_items() -> list[ClassificationItem]:
     return list(ClassificationItem.objects.filter(active=True).order_by("name", "id"))
 
 
+def reference_labels(
+    *, fields: Sequence[Field], entries: Iterable[Entry]
+) -> dict[int, str]:
+    """What the reference values of ``entries`` (annotated with ``values``)
+    show: each named entry's value of its thing's first field (its name
+    column), by entry id. One query per referenced thing, however many rows."""
+    wanted: dict[int, set[int]] = {}
+    rows = list(entries)
+    for field in fields:
+        target = (field.options or {}).get("thing_id")
+        if field.data_type != FieldDataType.REFERENCE or not isinstance(target, int):
+            continue
+        for entry in rows:
+            text = (entry.values or {}).get(str(field.id))
+            if text and text.isdigit():
+                wanted.setdefault(target, set()).add(int(text))
+    labels: dict[int, str] = {}
+    for target, ids in wanted.items():
+        first = (
+            Field.objects.filter(thing_id=target, active=True)
+            .order_by("position", "id")
+            .values("id")[:1]
+        )
+        labels.update(
+            FieldEntry.objects.filter(
+                field_id=Subquery(first),
+                entry_id__in=ids,
+                active=True,
+                entered_value__isnull=False,
+            ).values_list("entry_id", "entered_value")
+        )
+    return labels
+
+
 def classification_names(*, item_ids: Iterable[int]) -> dict[int, str]:
     """Names of the classification items ``item_ids`` (any state), one query."""
     ids = set(item_ids)

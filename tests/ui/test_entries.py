@@ -614,3 +614,34 @@ def test_values_and_names_are_escaped_in_the_grid(client_a, tenant_a):
     page = client_a.get(f"/t/tenant_a/things/{made.thing.id}/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_reference_cell_names_and_links_the_entry_it_points_at(
+    client_a, viewer_client_a, people, tenant_a
+):
+    ann = people.entry_ids[0]
+    teams = grid_make(
+        tenant_a,
+        name="Teams",
+        fields=[
+            {"name": "Title", "data_type": "text"},
+            {
+                "name": "Lead",
+                "data_type": "reference",
+                "options": {"thing_id": people.thing.id},
+            },
+        ],
+        entries=[{"values": {"Title": t, "Lead": str(ann)}} for t in ("Red", "Blue")],
+    )
+    grid = f"/t/tenant_a/things/{teams.thing.id}/"
+    form = f"/t/tenant_a/things/{people.thing.id}/entries/{ann}/"
+    html = client_a.get(grid).content.decode()
+    assert html.count(f'<a class="ref-link" href="{form}">Ann</a>') == 2
+    viewer = viewer_client_a.get(grid).content.decode()
+    assert f'<a class="ref-link" href="{form}history/">Ann</a>' in viewer
+    # One query for the names however many rows refer (the grid's count holds).
+    with CaptureQueriesContext(connection) as queries:
+        client_a.get(grid)
+    label_sql = 'SELECT "field_entries"."entry_id" AS "entry_id", '
+    names = [q for q in queries if q["sql"].startswith(label_sql)]
+    assert len(names) == 1

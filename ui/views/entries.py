@@ -51,6 +51,7 @@ from gathergrid.selectors import (
     entry_query_parse,
     entry_referrers_count,
     entry_row,
+    reference_labels,
     thing_fields,
     user_emails,
 )
@@ -102,6 +103,8 @@ class Cell:
     # The stored value as text when the cell was drawn: sent back with a save,
     # so that a change someone made meanwhile is not silently overwritten.
     seen: str = ""
+    # A reference: the linked entry's page (``display`` is its name).
+    link: str = ""
 
 
 @dataclass
@@ -220,10 +223,17 @@ def cell_html(cell: Cell, row: Row) -> str:
         classes += " invalid"
     if cell.saved:
         classes += " saved"
+    # The linked entry: its form for editors, its history (readable by all)
+    # otherwise.
+    href = cell.link if row.editable else cell.link + "history/"
+    link = (
+        f'<a class="ref-link" href="{escape(href)}">{escape(cell.display)}</a>'
+        if cell.link
+        else ""
+    )
     if not row.editable:
-        return (
-            f'<td class="{classes}"><div class="cell">{escape(cell.display)}</div></td>'
-        )
+        shown = link or escape(cell.display)
+        return f'<td class="{classes}"><div class="cell">{shown}</div></td>'
     entry_id = row.entry.id
     seen = escape(json.dumps({"seen": cell.seen}))
     attrs = (
@@ -257,7 +267,7 @@ def cell_html(cell: Cell, row: Row) -> str:
             kind = INPUT_TYPES.get(cell.kind, "text")
             extra = ' inputmode="decimal"' if cell.kind == "number" else ""
             control = f'<input type="{kind}"{extra} value="{value}" {attrs}>'
-    return f'<td class="{classes}">{control}{error}</td>'
+    return f'<td class="{classes}">{control}{link}{error}</td>'
 
 
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
@@ -294,12 +304,26 @@ class Columns:
     """What the grid's columns need, computed once per page (not per cell)."""
 
     def __init__(
-        self, fields: list[Field], items: list[ClassificationItem] | None
+        self,
+        fields: list[Field],
+        items: list[ClassificationItem] | None,
+        *,
+        labels: dict[int, str] | None = None,
+        schema: str = "",
     ) -> None:
         self.fields = fields
+        self.labels = labels or {}
+        self.schema = schema
         self.kinds = [_kind(f.data_type) for f in fields]
         self.choices = [_choices(f) for f in fields]
         self.item_choices = [("", "—"), *((str(i.id), i.name) for i in items or [])]
+
+    def _link(self, cell: Cell, field: Field, entry_id: int) -> None:
+        """A reference cell names and links the entry its id points at."""
+        target = (field.options or {}).get("thing_id")
+        cell.display = self.labels.get(entry_id) or f"#{entry_id}"
+        if self.schema and target:
+            cell.link = _entries_url(self.schema, target) + f"{entry_id}/"
 
     def cells(self, entry: Entry) -> list[Cell]:
         values = entry.values or {}
@@ -309,17 +333,18 @@ class Columns:
             value = input_value(f, text)
             if choices and value and (value, value) not in choices:
                 choices = [*choices, (value, value)]  # a choice since removed
-            cells.append(
-                Cell(
-                    key=f"f{f.id}",
-                    label=f.name,
-                    kind=kind,
-                    value=value,
-                    display=display_value(f, text),
-                    choices=choices,
-                    seen=text or "",
-                )
+            cell = Cell(
+                key=f"f{f.id}",
+                label=f.name,
+                kind=kind,
+                value=value,
+                display=display_value(f, text),
+                choices=choices,
+                seen=text or "",
             )
+            if f.data_type == FieldDataType.REFERENCE and text and text.isdigit():
+                self._link(cell, f, int(text))
+            cells.append(cell)
         item = str(entry.classification_item_id or "")
         item_choices = self.item_choices
         if item and not any(v == item for v, _ in item_choices):
@@ -521,7 +546,12 @@ def _list_context(
         active=active,
     )
     items = classification_items()
-    columns = Columns(fields, items)
+    columns = Columns(
+        fields,
+        items,
+        labels=reference_labels(fields=fields, entries=page.rows),
+        schema=request.tenant.schema_name,
+    )
     headers = _headers(params, query, fields)
     editable = active and can_write(request)
     return {
@@ -695,7 +725,12 @@ def entry_cell(
         error, status = stale.reason, 409
     row = entry_row(thing=thing, fields=fields, entry_id=entry.id)
     items = classification_items() if column == "classification" else []
-    columns = Columns(fields, items)
+    columns = Columns(
+        fields,
+        items,
+        labels=reference_labels(fields=[field] if field else [], entries=[row]),
+        schema=schema,
+    )
     cell = next(c for c in columns.cells(row) if c.key == column)
     if column == "classification" and not items and cell.value:
         cell.choices = [("", "—"), (cell.value, cell.display)]
