@@ -374,12 +374,10 @@ def test_the_history_of_an_entry_that_does_not_exist_is_404(client_a, people):
     assert client_a.get(f"{base}/{people.entry_ids[0]}/history/").status_code == 200
 
 
-def test_trashing_a_referenced_entry_warns_how_many_values_name_it(
-    client_a, people, tenant_a
-):
-    ann = people.entry_ids[0]
-    teams = grid_make(
-        tenant_a,
+def teams_led_by(tenant, people, lead: int):
+    """A thing "Teams" whose two entries (Red, Blue) reference ``lead``."""
+    return grid_make(
+        tenant,
         name="Teams",
         fields=[
             {"name": "Title", "data_type": "text"},
@@ -389,8 +387,15 @@ def test_trashing_a_referenced_entry_warns_how_many_values_name_it(
                 "options": {"thing_id": people.thing.id},
             },
         ],
-        entries=[{"values": {"Title": t, "Lead": str(ann)}} for t in ("Red", "Blue")],
+        entries=[{"values": {"Title": t, "Lead": str(lead)}} for t in ("Red", "Blue")],
     )
+
+
+def test_trashing_a_referenced_entry_warns_how_many_values_name_it(
+    client_a, people, tenant_a
+):
+    ann = people.entry_ids[0]
+    teams = teams_led_by(tenant_a, people, ann)
     assert len(teams.entry_ids) == 2
     base = f"/t/tenant_a/things/{people.thing.id}/entries"
     response = client_a.post(f"{base}/{ann}/delete/", follow=True)
@@ -620,19 +625,7 @@ def test_a_reference_cell_names_and_links_the_entry_it_points_at(
     client_a, viewer_client_a, people, tenant_a
 ):
     ann = people.entry_ids[0]
-    teams = grid_make(
-        tenant_a,
-        name="Teams",
-        fields=[
-            {"name": "Title", "data_type": "text"},
-            {
-                "name": "Lead",
-                "data_type": "reference",
-                "options": {"thing_id": people.thing.id},
-            },
-        ],
-        entries=[{"values": {"Title": t, "Lead": str(ann)}} for t in ("Red", "Blue")],
-    )
+    teams = teams_led_by(tenant_a, people, ann)
     grid = f"/t/tenant_a/things/{teams.thing.id}/"
     form = f"/t/tenant_a/things/{people.thing.id}/entries/{ann}/"
     html = client_a.get(grid).content.decode()
