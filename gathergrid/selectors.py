@@ -198,12 +198,13 @@ class FilterOperator(models.TextChoices):
     GTE = "gte", "≥"
     LT = "lt", "<"
     LTE = "lte", "≤"
+    BETWEEN = "between", "between"
     EMPTY = "empty", "is empty"
     NOT_EMPTY = "notempty", "is not empty"
 
 
 _TEXTUAL = ("contains", "eq", "neq", "starts", "empty", "notempty")
-_ORDERED = ("eq", "neq", "gt", "gte", "lt", "lte", "empty", "notempty")
+_ORDERED = ("eq", "neq", "gt", "gte", "lt", "lte", "between", "empty", "notempty")
 FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
     FieldDataType.TEXT: _TEXTUAL,
     FieldDataType.LONG_TEXT: _TEXTUAL,
@@ -227,7 +228,10 @@ DATE_OPERATOR_LABELS = {
     "gte": "on or after",
     "lt": "before",
     "lte": "on or before",
+    "between": "between",
 }
+# "between" takes two values, "<low>..<high>" (both included).
+BETWEEN_SEPARATOR = ".."
 ENTRY_SORT_KEYS = ("id", "updated", "classification", "valid_from", "valid_to")
 _SORT_COLUMNS = {
     "id": "id",
@@ -264,6 +268,9 @@ class EntryFilter:
         words = filter_operator_label(self.field.data_type, self.operator)
         if self.operator in {"empty", "notempty"}:
             return f"{self.field.name} {words}"
+        if self.operator == "between":
+            low, _, high = self.text.partition(BETWEEN_SEPARATOR)
+            return f"{self.field.name} between {low} and {high}"
         return f"{self.field.name} {words} {self.text}"
 
 
@@ -284,6 +291,17 @@ def _filter_value(field: Field, operator: str, text: str) -> Any:
     """The value a filter compares with, typed like the field's shadow column."""
     if operator in {"empty", "notempty"}:
         return None
+    if operator == "between":
+        low, separator, high = text.partition(BETWEEN_SEPARATOR)
+        if not separator:
+            raise InvalidValue(f"needs two values, as low{BETWEEN_SEPARATOR}high")
+        bounds = (
+            _filter_value(field, "gte", low.strip()),
+            _filter_value(field, "lte", high.strip()),
+        )
+        if bounds[0] > bounds[1]:
+            raise InvalidValue("the first value is above the second")
+        return bounds
     data_type = field.data_type
     if data_type == FieldDataType.DATETIME:
         # Datetime filters compare days (the filter input is a date).
@@ -389,6 +407,13 @@ def _value_condition(p: entry_sql.Params, item: EntryFilter) -> str:
         column = entry_sql.shadow_column(field.data_type)
     if op == "neq":
         op = "eq"  # negated around the EXISTS: entries without a value match
+    if op == "between":
+        low, high = value
+        parts = [
+            entry_sql.value_condition(p, column=column, op="gte", value=low),
+            entry_sql.value_condition(p, column=column, op="lte", value=high),
+        ]
+        return " AND ".join(f"({part})" for part in parts if part)
     sql = entry_sql.value_condition(p, column=column, op=op, value=value)
     assert sql is not None, "entry_query_parse offers only operators that apply"
     return sql
@@ -646,6 +671,40 @@ def entries_page(
         has_next=len(ids) > page_size,
         count=count,
         count_capped=capped,
+    )
+
+
+@dataclass(frozen=True)
+class EntriesWindow:
+    """Rows ``offset`` to ``offset + len(rows)`` of the matching entries, and
+    how many match in all (exact: the grid sizes its pages and "select all
+    matching" by it)."""
+
+    rows: list[Entry]
+    offset: int
+    count: int
+
+
+def entries_window(
+    *,
+    thing: Thing,
+    fields: Sequence[Field],
+    query: EntryQuery,
+    offset: int,
+    limit: int,
+    active: bool = True,
+) -> EntriesWindow:
+    """Up to ``limit`` entries from ``offset`` of :func:`entries_filtered`, in
+    three queries however far or wide: the ids (an index walk stopped at the
+    LIMIT, see _page_ids), their rows with values, and the exact count."""
+    matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
+    ids = _page_ids(matching, query.order, fields, offset=max(0, offset), limit=limit)
+    rows = _entry_columns(Entry.objects.filter(pk__in=ids)) if ids else []
+    by_id = {entry.id: entry for entry in rows}
+    return EntriesWindow(
+        rows=[by_id[entry_id] for entry_id in ids],
+        offset=offset,
+        count=matching.order_by().count(),
     )
 
 

@@ -155,6 +155,17 @@ class TenantResolutionMiddleware:
             connection.set_schema_to_public()
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """A fetch or htmx call of a page (not a page load): it gets JSON, never
+    the sign-in page."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        or "X-Requested-With" in headers
+        or headers.get("Accept", "").startswith("application/json")
+    )
+
+
 BROWSER_TENANT_PATH = re.compile(r"^/t/(?P<schema>[^/]+)/")
 
 
@@ -173,13 +184,13 @@ class BrowserTenantMiddleware:
         if match is None:
             return self.get_response(request)
         if not request.user.is_authenticated:
-            if request.headers.get("HX-Request") == "true":
-                # An edit in the page, not a page: the page keeps the edit and
-                # asks for the password in place (static/ui/app.js).
+            if wants_json(request):
+                # A call from the page, not a page: the page keeps the edit and
+                # asks for the password in place (static/ui/app.js, grid.js).
                 return JsonResponse(
                     {
-                        "code": "not_signed_in",
-                        "message": "Your session has ended: sign in again.",
+                        "code": "signed_out",
+                        "message": "Your session has ended; sign in again.",
                     },
                     status=401,
                 )

@@ -4,7 +4,16 @@ to non-members); each area keeps its own ``urlpatterns``."""
 
 from django.urls import include, path
 
-from ui.views import auth, entries, home, imports, settings, things, tracking
+from ui.views import (
+    auth,
+    entries,
+    grid,
+    home,
+    imports,
+    settings,
+    things,
+    tracking,
+)
 
 app_name = "ui"
 
@@ -15,6 +24,7 @@ urlpatterns = [
     path("t/<str:schema>/", home.tenant_home, name="tenant_home"),
     path("t/<str:schema>/", include(things.urlpatterns)),
     path("t/<str:schema>/", include(entries.urlpatterns)),
+    path("t/<str:schema>/", include(grid.urlpatterns)),
     path("t/<str:schema>/", include(imports.urlpatterns)),
     path("t/<str:schema>/", include(tracking.urlpatterns)),
     path("t/<str:schema>/", include(settings.urlpatterns)),

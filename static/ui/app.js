@@ -21,16 +21,22 @@
     if (event.detail.xhr.status !== 401) return;
     event.detail.shouldSwap = false;
     event.detail.isError = false;
-    var dialog = document.getElementById("sign-in-again");
-    if (!dialog) { window.location.reload(); return; }
     // The element that sent the request (detail.elt is where it would swap).
     var sender = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
     if (waiting.indexOf(sender) < 0) waiting.push(sender);
+    signInAgain();
+  });
+  // Also called by the grid (static/ui/grid.js), which keeps its own calls and
+  // sends them again on "gg:signed-in".
+  function signInAgain() {
+    var dialog = document.getElementById("sign-in-again");
+    if (!dialog) { window.location.reload(); return; }
     if (!dialog.firstElementChild) {
       dialog.appendChild(document.getElementById("sign-in-again-form").content.cloneNode(true));
     }
     if (!dialog.open) dialog.showModal();
-  });
+  }
+  window.ggSignInAgain = signInAgain;
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("form[data-sign-in-again]")) return;
@@ -55,6 +61,7 @@
       error.hidden = true;
       form.querySelector("input[type=password]").value = "";
       form.closest("dialog").close();
+      document.dispatchEvent(new CustomEvent("gg:signed-in"));
       var again = waiting; waiting = [];
       again.forEach(function (elt) {
         if (document.body.contains(elt)) htmx.trigger(elt, elt.tagName === "FORM" ? "submit" : "change");

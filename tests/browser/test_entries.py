@@ -71,7 +71,7 @@ def row_names(page, field_id: int) -> list[str]:
 
 def test_edit_entries_in_the_grid_trash_restore_and_history(page, rest_api, ui_tenant):
     thing, f = customers_thing(rest_api)
-    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    page.goto(ui_tenant.url(f"things/{thing['id']}/?plain=1"))
     expect(page.locator("table.grid tbody tr")).to_have_count(len(CUSTOMERS))
     expect(page.get_by_text("14 entries")).to_be_visible()
 
@@ -172,7 +172,7 @@ def test_edit_entries_in_the_grid_trash_restore_and_history(page, rest_api, ui_t
 
 def test_keyboard_moves_between_cells_and_enter_saves(page, rest_api, ui_tenant):
     thing, f = customers_thing(rest_api)
-    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    page.goto(ui_tenant.url(f"things/{thing['id']}/?plain=1"))
     first = page.locator(f'table.grid input[hx-post$="/cell/f{f["Seats"]}/"]').first
     first.fill("121")
     first.press("Enter")  # saves and moves down
@@ -191,7 +191,7 @@ def test_an_edit_after_the_session_ended_signs_in_again_in_place_and_is_kept(
     page, rest_api, ui_tenant
 ):
     thing, _ = customers_thing(rest_api)
-    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    page.goto(ui_tenant.url(f"things/{thing['id']}/?plain=1"))
     first = page.locator("table.grid tbody tr").first
     entry_id = int(first.get_attribute("id").removeprefix("entry-"))
     # The session ends (expired, or signed out in another tab); the page stays.
@@ -219,7 +219,7 @@ def test_the_filter_form_offers_the_conditions_of_the_fields_type(
     page, rest_api, ui_tenant
 ):
     thing, _ = customers_thing(rest_api)
-    page.goto(ui_tenant.url(f"things/{thing['id']}/"))
+    page.goto(ui_tenant.url(f"things/{thing['id']}/?plain=1"))
     field = page.get_by_label("Filter field")
     condition = page.get_by_label("Condition")
     value = page.get_by_label("Value", exact=True)

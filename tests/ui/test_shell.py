@@ -125,7 +125,7 @@ def test_an_htmx_call_without_a_session_is_401_json_not_the_sign_in_page(tenant_
     path = "/t/tenant_a/things/1/entries/1/cell/f1/"
     response = Client().post(path, {"value": "x"}, headers={"HX-Request": "true"})
     assert response.status_code == 401
-    assert response.json()["code"] == "not_signed_in"
+    assert response.json()["code"] == "signed_out"
     # A page (no htmx) still goes to the sign-in page.
     assert Client().get("/t/tenant_a/things/").status_code == 302
 

@@ -587,7 +587,9 @@ def _list_context(
         "query_string": params.urlencode(),
         "editable": editable,
         "hidden_state": [
-            (key, value) for key in ("f", "sort") for value in params.getlist(key)
+            (key, value)
+            for key in ("plain", "f", "sort")
+            for value in params.getlist(key)
         ],
     }
 
@@ -615,6 +617,19 @@ def _add_filter_redirect(request: HttpRequest) -> HttpResponse | None:
 
 @require_GET
 def entries_grid(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
+    """The grid (static/ui/grid.js reads its rows from ui/views/grid.py);
+    ``?plain=1`` (the link for browsers without JavaScript, and any state in
+    the query string) is the server-rendered table."""
+    if "plain" in request.GET:
+        return _entries_plain(request, thing_id)
+    thing, fields = _thing_fields(thing_id)
+    context: dict[str, Any] = {"thing": thing, "fields": fields}
+    if can_write(request):
+        context["form"] = EntryForm(fields=fields, items=classification_items())
+    return render(request, "ui/entries/grid.html", context)
+
+
+def _entries_plain(request: HttpRequest, thing_id: int) -> HttpResponse:
     redirected = _add_filter_redirect(request)
     if redirected is not None:
         return redirected
@@ -624,7 +639,7 @@ def entries_grid(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
         return past
     if context["editable"]:
         context["form"] = EntryForm(fields=fields, items=context["items"])
-    return render(request, "ui/entries/grid.html", context)
+    return render(request, "ui/entries/grid_plain.html", context)
 
 
 @require_POST
@@ -641,7 +656,7 @@ def entry_create(request: HttpRequest, schema: str, thing_id: int) -> HttpRespon
         return redirect(_back_url(request, _grid_url(schema, thing.id)))
     context = _list_context(request, thing, fields, active=True)
     context["form"] = form
-    return render(request, "ui/entries/grid.html", context, status=400)
+    return render(request, "ui/entries/grid_plain.html", context, status=400)
 
 
 @GET_POST
