@@ -133,8 +133,9 @@ def row_json(entry: Entry, fields: list[Field], labels: dict[int, str]) -> dict:
 
 
 def rows_query(params: QueryDict) -> QueryDict:
-    """The grid's ``f=<field id>.<op>.<value>`` filters in the form
-    ``entry_query_parse`` reads (``<field id>:<op>:<value>``); the rest as is."""
+    """The grid's ``f=<field id>.<op>.<value>`` filters and ``sort`` in the
+    form ``entry_query_parse`` reads (``<field id>:<op>:<value>``,
+    ``f<field id>``); the rest as is."""
     query = params.copy()
     filters = []
     for raw in params.getlist("f"):
@@ -142,6 +143,13 @@ def rows_query(params: QueryDict) -> QueryDict:
         operator, _, value = rest.partition(".")
         filters.append(f"{field_id}:{operator}:{value}")
     query.setlist("f", filters)
+    # sort=<field id>|-<field id>|created_at (ids grow with creation).
+    sort = params.get("sort", "")
+    key = sort.removeprefix("-")
+    if key.isascii() and key.isdigit():
+        query["sort"] = sort.replace(key, f"f{key}", 1)
+    elif key == "created_at":
+        query["sort"] = sort.replace(key, "id", 1)
     return query
 
 
