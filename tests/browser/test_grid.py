@@ -67,3 +67,70 @@ def test_keyboard_editing_like_a_spreadsheet(page, rest_api, ui_tenant):
     expect(target).to_have_class(re.compile("cell-invalid"))
     expect(target).to_have_attribute("title", re.compile("whole number"))
     page.screenshot(path="/tmp/shots/keyboard.png")
+
+
+def test_a_conflict_shows_theirs_and_keeping_mine_saves_it(page, rest_api, ui_tenant):
+    thing, f = customers_thing(rest_api)
+    ids = entry_ids(rest_api, thing["id"])
+    open_grid(page, ui_tenant, thing["id"])
+    acme = ids["Acme Robotics"]
+    # Someone else changes Seats after the grid was loaded.
+    rest_api.call(
+        "PATCH",
+        f"entries?id=eq.{acme}",
+        {"values": {"Seats": 121}},
+        prefer="return=minimal",
+    )
+    seats = cell(page, acme, f["Seats"])
+    seats.click()
+    page.keyboard.type("150")
+    page.keyboard.press("Enter")
+    pop = page.locator("[data-grid-conflict]")
+    expect(pop).to_be_visible()
+    expect(pop).to_contain_text("it is now “121”")
+    expect(pop).to_contain_text("Yours: “150”")
+    pop.get_by_role("button", name="Keep mine").click()
+    expect(page.locator("[data-grid-toast]")).to_contain_text("saved")
+    _, [row] = rest_api.call("GET", f"entries?id=eq.{acme}&select=values")
+    assert row["values"]["Seats"] == "150"
+    # Take theirs: the cell shows what is stored, nothing is written.
+    rest_api.call(
+        "PATCH",
+        f"entries?id=eq.{acme}",
+        {"values": {"Seats": 7}},
+        prefer="return=minimal",
+    )
+    seats.click()
+    page.keyboard.type("8")
+    page.keyboard.press("Enter")
+    expect(pop).to_be_visible()
+    pop.get_by_role("button", name="Take theirs").click()
+    expect(seats).to_have_text("7")
+
+
+def test_an_edit_after_the_session_ended_is_kept_and_lands_after_signing_in(
+    page, rest_api, ui_tenant
+):
+    thing, f = customers_thing(rest_api)
+    ids = entry_ids(rest_api, thing["id"])
+    open_grid(page, ui_tenant, thing["id"])
+    context = page.context
+    kept = [c for c in context.cookies() if c["name"] != "sessionid"]
+    context.clear_cookies()
+    context.add_cookies(kept)
+    name = cell(page, ids["Harbor Foods"], f["Customer"])
+    name.click()
+    page.keyboard.type("Harbor Foods Ltd")
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog#sign-in-again")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Your session has ended")
+    page.screenshot(path="/tmp/shots/signin.png")
+    dialog.get_by_label("Password").fill(ui_tenant.password)
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-grid-toast]")).to_contain_text("saved")
+    _, [row] = rest_api.call(
+        "GET", f"entries?id=eq.{ids['Harbor Foods']}&select=values"
+    )
+    assert row["values"]["Customer"] == "Harbor Foods Ltd"
