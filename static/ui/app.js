@@ -185,3 +185,13 @@ document.addEventListener("submit", function (event) {
     document.querySelectorAll("form.filters").forEach(sync);
   });
 })();
+
+// Narrow screens: the sections sidebar folds into the topbar's Menu button.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  var nav = document.getElementById(button.getAttribute("aria-controls"));
+  var open = !nav.classList.contains("open");
+  nav.classList.toggle("open", open);
+  button.setAttribute("aria-expanded", String(open));
+});

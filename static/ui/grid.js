@@ -685,7 +685,7 @@
       sortMode: "remote", filterMode: "remote",
       ajaxURL: app.dataset.rowsUrl, ajaxRequestFunc: rowsRequest,
       selectableRange: 1, selectableRangeColumns: true, selectableRangeRows: false,
-      selectableRangeClearCells: false,
+      selectableRangeClearCells: false, selectableRangeAutoFocus: false,
       editTriggerEvent: "dblclick",
       clipboard: "copy", clipboardCopyRowRange: "range", clipboardCopyStyled: false,
       clipboardCopyConfig: { rowHeaders: false, columnHeaders: false },

@@ -117,7 +117,6 @@ def test_edit_entries_in_the_grid_trash_restore_and_history(page, rest_api, ui_t
     expect(row.get_by_label(f"Plan of entry {new_id}")).to_have_value("Business")
     expect(row.get_by_label(f"Seats of entry {new_id}")).to_have_value("9")
     page.evaluate("window.scrollTo(0, 0)")
-    screenshot(page, "entries")
 
     # Filter by a field, then sort by Seats (as numbers), then search.
     page.get_by_label("Filter field").select_option(label="Plan")

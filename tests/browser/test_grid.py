@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_entries import CUSTOMERS, customers_thing
 
 GRID = "#grid .tabulator-tableholder"
@@ -66,7 +67,6 @@ def test_keyboard_editing_like_a_spreadsheet(page, rest_api, ui_tenant):
     page.keyboard.press("Enter")
     expect(target).to_have_class(re.compile("cell-invalid"))
     expect(target).to_have_attribute("title", re.compile("whole number"))
-    page.screenshot(path="/tmp/shots/keyboard.png")
 
 
 def test_a_conflict_shows_theirs_and_keeping_mine_saves_it(page, rest_api, ui_tenant):
@@ -125,7 +125,6 @@ def test_an_edit_after_the_session_ended_is_kept_and_lands_after_signing_in(
     dialog = page.locator("dialog#sign-in-again")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Your session has ended")
-    page.screenshot(path="/tmp/shots/signin.png")
     dialog.get_by_label("Password").fill(ui_tenant.password)
     dialog.get_by_role("button", name="Sign in").click()
     expect(dialog).to_be_hidden()
@@ -134,3 +133,62 @@ def test_an_edit_after_the_session_ended_is_kept_and_lands_after_signing_in(
         "GET", f"entries?id=eq.{ids['Harbor Foods']}&select=values"
     )
     assert row["values"]["Customer"] == "Harbor Foods Ltd"
+
+
+LONG_NAME = "Quarterly enterprise renewal owner " * 5  # 175 characters
+
+
+def looks(chromium, ui_tenant, thing_id: int, *, width: int, scheme: str):
+    """The grid at ``width`` px in ``scheme``: (page, context), saved under
+    docs/screenshots when GATHERGRID_SCREENSHOTS=1."""
+    context = chromium.new_context(
+        viewport={"width": width, "height": 860}, color_scheme=scheme
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, ui_tenant)
+    open_grid(page, ui_tenant, thing_id)
+    return page, context
+
+
+def test_grid_at_390_px_and_in_dark_mode(chromium, rest_api, ui_tenant):
+    thing, f = customers_thing(rest_api)
+    rest_api.post(
+        "fields",
+        {
+            "thing_id": thing["id"],
+            "name": LONG_NAME.strip(),
+            "position": 9,
+            "data_type": "text",
+            "mandatory": False,
+            "required_for_initialization": False,
+            "options": {},
+        },
+    )
+    for width in (1400, 390):
+        for scheme in ("light", "dark"):
+            page, context = looks(
+                chromium, ui_tenant, thing["id"], width=width, scheme=scheme
+            )
+            # No sideways page scroll: the grid scrolls inside itself.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            holder = page.locator(GRID)
+            background = holder.evaluate("e => getComputedStyle(e).backgroundColor")
+            red, green, blue = (int(c) for c in background[4:-1].split(",")[:3])
+            assert (red + green + blue < 150) is (scheme == "dark"), background
+            # The long name is truncated in its header, with the whole name as
+            # its tooltip; the name column stays frozen on the left.
+            header = page.locator(".tabulator-col", has_text="Quarterly").first
+            assert header.bounding_box()["width"] <= 330
+            customer = page.locator(
+                f'.tabulator-col[tabulator-field="f{f["Customer"]}"]'
+            )
+            expect(customer).to_have_class(re.compile("tabulator-frozen"))
+            name = (
+                "entries"
+                if (width, scheme) == (1400, "light")
+                else f"entries-{width}-{scheme}"
+            )
+            screenshot(page, name)
+            page.screenshot(path=f"/tmp/shots/{name}.png")
+            context.close()

@@ -3,6 +3,7 @@ sideways, a 200-character name does not push the columns off screen, and the
 colours follow the system's scheme."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
 from tests.browser.test_entries import customers_thing
@@ -32,10 +33,16 @@ def test_at_390_px_no_page_scrolls_sideways(phone, rest_api, ui_tenant):
     for path in ("", "things/", f"things/{thing['id']}/", "settings/", "accounts/"):
         phone.goto(ui_tenant.url(path))
         assert not page_scrolls_sideways(phone), path
-    # The grid itself scrolls inside its box, and the sidebar sits above it.
+    # The grid itself scrolls inside its box; the page does not.
     phone.goto(ui_tenant.url(f"things/{thing['id']}/"))
-    box = phone.locator(".table-wrap").first
+    box = phone.locator("#grid .tabulator-tableholder")
+    expect(box.locator(".tabulator-row").first).to_be_visible()
     assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # The sections fold into a menu above the page.
+    expect(phone.locator("nav.sidebar")).to_be_hidden()
+    phone.get_by_role("button", name="Menu").click()
+    expect(phone.locator("nav.sidebar")).to_be_visible()
     sidebar = phone.locator("nav.sidebar").bounding_box()
     main = phone.locator("main#main").bounding_box()
     assert sidebar["y"] + sidebar["height"] <= main["y"] + 1
