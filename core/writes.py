@@ -2,6 +2,7 @@
 engine that calls them (so that neither imports the other)."""
 
 from dataclasses import dataclass
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,10 @@ class Upsert:
 
 @dataclass(frozen=True)
 class WriteContext:
-    """Who writes (``user_id``; None for the system) and how missing columns are
-    filled (``Prefer: missing=default``)."""
+    """Who writes (``user_id``; None for the system), how missing columns are
+    filled (``Prefer: missing=default``) and the user action the write belongs
+    to (``batch``: its history rows carry it, so it can be undone as a whole)."""
 
     user_id: str | None
     missing_default: bool = False
+    batch: UUID | None = None

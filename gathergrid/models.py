@@ -223,14 +223,48 @@ class EntryHistory(models.Model):
     after = models.JSONField(null=True, blank=True)
     changed_by = models.UUIDField(null=True, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
+    # The grid's edits carry one id per user action (a cell, a bulk change, a
+    # paste, an undo), so that the action can be undone as a whole.
+    batch = models.UUIDField(null=True, blank=True)
 
     class Meta:
         db_table = "entry_history"
         ordering = ["entry_id", "changed_at", "id"]
         verbose_name_plural = "entry history"
+        indexes = [
+            models.Index(
+                fields=["batch"],
+                name="entry_history_batch",
+                condition=Q(batch__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} of entry {self.entry_id} at {self.changed_at}"
+
+
+class GridView(models.Model):
+    """A named arrangement of a thing's grid (columns, sort, filters, search),
+    shared by every member of the tenant."""
+
+    thing = models.ForeignKey(Thing, on_delete=models.CASCADE, related_name="views")
+    name = models.CharField(max_length=200)
+    config = models.JSONField(default=dict)
+    created_by = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grid_views"
+        ordering = ["thing_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                F("thing"), Lower("name"), name="grid_views_thing_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # --- CSV imports (gathergrid/imports.py) ------------------------------------------

@@ -355,6 +355,7 @@ ENTRY_HISTORY = register(
                     "after",
                     "changed_by",
                     "changed_at",
+                    "batch",
                 )
             )
         ),

@@ -31,6 +31,7 @@ def history_row(
         after=after,
         changed_by=ctx.user_id,
         changed_at=at or timezone.now(),
+        batch=ctx.batch,
     )
 
 
