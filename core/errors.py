@@ -110,6 +110,19 @@ class Conflict(ApplicationError):
         self.reason = reason or message
 
 
+class InvalidCells(ApplicationError):
+    """Cells of a range (a paste, a bulk change) that cannot be written, each
+    ``{"row": i, "col": j, "message": words}`` (0-based in the range sent);
+    nothing was written. ``details`` is ``{"cells": [...]}``."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, cells: list[dict[str, Any]]) -> None:
+        super().__init__(message, details={"cells": cells})
+        self.cells = cells
+
+
 class Forbidden(ApplicationError):
     """The caller is known but may not do this."""
 

@@ -20,7 +20,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, Left
+from django.db.models.functions import Coalesce, Left, Lower
 
 from gathergrid import entry_sql
 from gathergrid.models import (
@@ -31,6 +31,7 @@ from gathergrid.models import (
     Field,
     FieldDataType,
     FieldEntry,
+    GridView,
     Thing,
 )
 from gathergrid.values import InvalidValue, normalise
@@ -131,6 +132,84 @@ def reference_labels(
     return labels
 
 
+def name_field(*, thing_id: int) -> Field | None:
+    """The field that names a thing's entries: its first active field."""
+    return (
+        Field.objects.filter(thing_id=thing_id, active=True)
+        .order_by("position", "id")
+        .first()
+    )
+
+
+def entries_named(*, thing_id: int, names: Iterable[str]) -> dict[str, list[int]]:
+    """Active entries of ``thing_id`` whose name (first field's value) is one
+    of ``names``, ignoring case: {lowercased name: [entry ids]}. One query."""
+    wanted = {name.strip().lower() for name in names if name.strip()}
+    if not wanted:
+        return {}
+    first = (
+        Field.objects.filter(thing_id=thing_id, active=True)
+        .order_by("position", "id")
+        .values("id")[:1]
+    )
+    found: dict[str, list[int]] = {}
+    rows = (
+        FieldEntry.objects.filter(
+            field_id=Subquery(first),
+            active=True,
+            entry__active=True,
+            entered_value__isnull=False,
+        )
+        .annotate(lowered=Lower("entered_value"))
+        .filter(lowered__in=wanted)
+        .order_by("entry_id")
+        .values_list("lowered", "entry_id")
+    )
+    for lowered, entry_id in rows:
+        found.setdefault(lowered, []).append(entry_id)
+    return found
+
+
+def reference_options(*, field: Field, search: str, limit: int) -> list[dict[str, Any]]:
+    """What a reference field may point at, for a search-as-you-type picker:
+    active entries of its target thing whose name starts with ``search``
+    (ignoring case) first, then those containing it, by name; an entry id
+    typed as digits finds that entry. ``[{"id", "label"}]``, one query."""
+    target = (field.options or {}).get("thing_id")
+    if field.data_type != FieldDataType.REFERENCE or not isinstance(target, int):
+        return []
+    first = (
+        Field.objects.filter(thing_id=target, active=True)
+        .order_by("position", "id")
+        .values("id")[:1]
+    )
+    label = Subquery(
+        FieldEntry.objects.filter(
+            entry_id=OuterRef("pk"), field_id=Subquery(first), active=True
+        ).values("entered_value")[:1]
+    )
+    entries = Entry.objects.filter(thing_id=target, active=True).annotate(label=label)
+    text = search.strip()
+    if text:
+        matches = Q(label__icontains=text)
+        if text.isascii() and text.isdigit() and len(text) < 19:
+            matches |= Q(pk=int(text))
+        entries = entries.filter(matches).annotate(
+            starts=models.Case(
+                models.When(label__istartswith=text, then=0),
+                default=1,
+                output_field=IntegerField(),
+            )
+        )
+        entries = entries.order_by("starts", Lower("label"), "id")
+    else:
+        entries = entries.order_by(Lower("label"), "id")
+    return [
+        {"id": entry_id, "label": name or f"#{entry_id}"}
+        for entry_id, name in entries.values_list("id", "label")[:limit]
+    ]
+
+
 def classification_names(*, item_ids: Iterable[int]) -> dict[int, str]:
     """Names of the classification items ``item_ids`` (any state), one query."""
     ids = set(item_ids)
@@ -150,6 +229,27 @@ def entry_referrers_count(*, entry: Entry) -> int:
             value_number=entry.id,
         )
         .exclude(entry__active=False)
+        .count()
+    )
+
+
+def entries_referrers_count(*, thing_id: int, entry_ids: Iterable[int]) -> int:
+    """How many active values of active reference fields, in entries other
+    than ``entry_ids``, name one of ``entry_ids`` (entries of ``thing_id``).
+    One query, however many ids."""
+    ids = list(entry_ids)
+    if not ids:
+        return 0
+    return (
+        FieldEntry.objects.filter(
+            active=True,
+            field__active=True,
+            field__data_type=FieldDataType.REFERENCE,
+            field__options__thing_id=thing_id,
+            value_number__in=ids,
+        )
+        .exclude(entry__active=False)
+        .exclude(entry_id__in=ids)
         .count()
     )
 
@@ -593,6 +693,15 @@ def entries_filtered(
     return _ordered(_entry_columns(matching), query.order, fields)
 
 
+def entry_ids_matching(
+    *, thing: Thing, fields: Sequence[Field], query: EntryQuery, active: bool = True
+) -> list[int]:
+    """The ids of every entry of ``thing`` matching ``query`` (the grid's
+    "all matching" selection), by id. One query."""
+    matching = _entries_matching(thing=thing, fields=fields, query=query, active=active)
+    return list(matching.order_by("id").values_list("id", flat=True))
+
+
 @dataclass(frozen=True)
 class EntriesPage:
     rows: list[Entry]
@@ -740,3 +849,13 @@ def user_emails(*, user_ids: Iterable[Any]) -> dict[str, str]:
         str(user_id): email
         for user_id, email in User.objects.filter(pk__in=ids).values_list("id", "email")
     }
+
+
+# --- Saved grid views -----------------------------------------------------------
+
+
+def grid_view_list(*, thing_id: int) -> list[GridView]:
+    """The saved views of a thing's grid, by name (every member sees them)."""
+    return list(
+        GridView.objects.filter(thing_id=thing_id).order_by(Lower("name"), "id")
+    )

@@ -58,6 +58,10 @@ UNIQUE_NAMES = {
         "name",
         "This thing already has an active field named “{name}”.",
     ),
+    "grid_views_thing_name_unique": (
+        "name",
+        "This thing already has a view named “{name}”.",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import UUIDConverter
 
 from gathergrid import imports
+from gathergrid.models import EntryHistory, Field, GridView
 from tenants.models import KeyKind, Role
 from tenants.services import key_issue
 from tests.clients import ui_client
@@ -110,6 +111,18 @@ def sample(tenant_a, admin_a) -> Sample:
         score=4,
         comment=HOSTILE["comment"],
     )
+    with in_tenant(tenant_a):
+        history_id = EntryHistory.objects.filter(entry_id=made.entry_ids[0]).values(
+            "id"
+        )[0]["id"]
+        view = GridView.objects.create(thing=made.thing, name=HOSTILE["thing"])
+        reference = Field.objects.create(
+            thing=made.thing,
+            name="Referee",
+            position=9,
+            data_type="reference",
+            options={"thing_id": made.thing.id},
+        )
     key, _ = key_issue(tenant=tenant_a.tenant, kind=KeyKind.API, label="ci")
     member = member_make(tenant_a.tenant, Role.EDITOR, email="member@example.com")
     return Sample(
@@ -123,6 +136,9 @@ def sample(tenant_a, admin_a) -> Sample:
             "prefix": key.prefix,
             "account_id": account_id(tenant_a, "acme"),
             "user_id": user_id(tenant_a, "ann"),
+            "history_id": history_id,
+            "view_id": view.id,
+            "grid_options:field_id": reference.id,
         },
         member_id=str(member.pk),
     )

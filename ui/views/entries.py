@@ -26,7 +26,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import Conflict
+from core.errors import ApplicationError, Conflict, NotFound
 from core.http import next_url
 from core.writes import WriteContext
 from gathergrid.models import (
@@ -56,6 +56,7 @@ from gathergrid.selectors import (
     user_emails,
 )
 from gathergrid.services.entries import entry_set_active
+from gathergrid.services.undo import entry_revert_to, history_revert
 from gathergrid.values import choices_of
 from ui.forms_entries import (
     ENTRY_COLUMNS,
@@ -63,6 +64,7 @@ from ui.forms_entries import (
     EntryForm,
     cell_save,
     display_value,
+    error_words,
     input_value,
 )
 from ui.paging import page_of
@@ -824,6 +826,9 @@ class HistoryLine:
     who: str
     action: str
     changes: list[Change]
+    id: int = 0
+    # Whether "Revert this change" makes sense (not for the entry's creation).
+    revertible: bool = True
 
 
 ENTRY_COLUMN_LABELS = {
@@ -889,7 +894,8 @@ def _history_lines(records: list[EntryHistory]) -> list[HistoryLine]:
             else "Removed",
             HistoryAction.RESTORE: "Restored from the trash",
         }.get(r.action, r.action)
-        lines.append(HistoryLine(r.changed_at, who, action, changes))
+        revertible = not (r.field_id is None and r.action == HistoryAction.CREATE)
+        lines.append(HistoryLine(r.changed_at, who, action, changes, r.id, revertible))
     return lines
 
 
@@ -920,6 +926,41 @@ def entry_history(
     )
 
 
+@require_POST
+@write_required
+def entry_history_revert(
+    request: HttpRequest, schema: str, thing_id: int, entry_id: int, history_id: int
+) -> HttpResponse:
+    """Take back one change (``to=1``: every change after it)."""
+    thing = get_object_or_404(Thing, pk=thing_id)
+    entry = _entry_of(thing, entry_id)
+    back_to = request.POST.get("to") == "1"
+    revert = entry_revert_to if back_to else history_revert
+    try:
+        result = revert(entry=entry, history_id=history_id, by=_ctx(request))
+    except NotFound as missing:
+        raise Http404(missing.message) from None
+    except ApplicationError as error:
+        messages.error(request, f"Nothing was reverted: {error_words(error)}")
+    else:
+        n = result.reverted
+        if not n:
+            messages.info(request, "Nothing to revert: the entry is already so.")
+        elif back_to:
+            messages.success(
+                request,
+                f"Entry #{entry.id} is back as it was then "
+                f"({n} change{'s' if n != 1 else ''} taken back).",
+            )
+        else:
+            messages.success(request, "The change was reverted.")
+    history = reverse(
+        "ui:entry_history",
+        kwargs={"schema": schema, "thing_id": thing.id, "entry_id": entry.id},
+    )
+    return redirect(history)
+
+
 def _entry_url(name: str) -> str:
     return f"things/<int:thing_id>/entries/<int:entry_id>/{name}"
 
@@ -933,4 +974,9 @@ urlpatterns = [
     path(_entry_url("delete/"), entry_delete, name="entry_delete"),
     path(_entry_url("restore/"), entry_restore, name="entry_restore"),
     path(_entry_url("history/"), entry_history, name="entry_history"),
+    path(
+        _entry_url("history/<int:history_id>/revert/"),
+        entry_history_revert,
+        name="entry_history_revert",
+    ),
 ]

@@ -13,6 +13,7 @@ Errors are JSON ``{"code", "message", "details"}`` (``ui.json_face``).
   the row as it is now, never silently overwritten.
 """
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -31,6 +32,7 @@ from gathergrid.selectors import (
     entry_query_parse,
     entry_row,
     filter_operator_label,
+    grid_view_list,
     reference_labels,
     thing_fields,
 )
@@ -86,8 +88,11 @@ def _operators() -> dict[str, list[dict[str, str]]]:
 
 
 def _views(thing: Thing) -> list[dict[str, Any]]:
-    """The thing's saved views; empty until the views' selector exists."""
-    return []
+    """The thing's saved views (every member sees them)."""
+    return [
+        {"id": v.id, "name": v.name, "config": v.config}
+        for v in grid_view_list(thing_id=thing.id)
+    ]
 
 
 @require_GET
@@ -242,11 +247,12 @@ def grid_row(
     if errors:
         return _invalid(errors)
     ids_by_name = {f.name: str(f.id) for f in fields}
+    by = WriteContext(user_id=str(request.user.pk), batch=uuid.uuid4())
     try:
         entry_update(
             entry=entry,
             changes={"values": values},
-            by=WriteContext(user_id=str(request.user.pk)),
+            by=by,
             seen=seen or None,
         )
     except Conflict as stale:
@@ -264,7 +270,7 @@ def grid_row(
     except ValidationFailed as invalid:
         field_id = ids_by_name.get(invalid.field) or next(iter(values), "")
         return _invalid({ids_by_name.get(field_id, field_id): error_words(invalid)})
-    return JsonResponse({**_current(thing, fields, entry.id), "batch": None})
+    return JsonResponse({**_current(thing, fields, entry.id), "batch": str(by.batch)})
 
 
 def _invalid(fields: dict[str, str]) -> JsonResponse:
