@@ -14,6 +14,15 @@
   var state = { filters: [], q: "", sort: "", view: app.dataset.view || "" };
   var count = 0, selected = new Set(), allMatching = false, lastClicked = null;
   var undoStack = [];
+  // How this browser writes dates (22/11/2001 or 11/22/2001): the order a
+  // pasted 03/04/2026 is read in, unless the column's own dates say.
+  var dateOrder = (function () {
+    try {
+      var parts = new Intl.DateTimeFormat().formatToParts(new Date(2001, 10, 22));
+      var kinds = parts.map(function (p) { return p.type; }).filter(function (t) { return t === "day" || t === "month"; });
+      return kinds[0] === "month" ? "mdy" : "dmy";
+    } catch (e) { return "dmy"; }
+  })();
 
   // --- HTTP: JSON with the CSRF header; a 401 waits for signing in again ---
   function csrf() {
@@ -66,7 +75,7 @@
     var batch = undoStack.pop();
     if (!batch) { toast("Nothing to undo."); return; }
     call("POST", grid + "undo", { batch: batch }).then(function (r) {
-      if (r.ok) { toast("Undone (" + r.data.reverted + " change" + (r.data.reverted === 1 ? "" : "s") + ")."); reload(); }
+      if (r.ok) { toast("Undone (" + r.data.reverted.toLocaleString("en") + " change" + (r.data.reverted === 1 ? "" : "s") + ")."); reload(); }
       else { showError(r.data.message || "Could not undo."); }
     });
   }
@@ -172,13 +181,21 @@
         list.appendChild(li);
       });
     }
+    // The options shown are for shownFor; Enter on text typed since waits
+    // for its own answer, so a fast typist never picks a stale option.
+    var asked = 0, shownFor = null;
     function search() {
-      call("GET", grid + "fields/" + field.id + "/options?limit=20&q=" + encodeURIComponent(input.value)).then(function (r) {
+      clearTimeout(timer); timer = null;
+      var q = input.value, mine = ++asked;
+      return call("GET", grid + "fields/" + field.id + "/options?limit=20&q=" + encodeURIComponent(q)).then(function (r) {
+        if (mine !== asked) return;
         options = r.ok && Array.isArray(r.data) ? r.data : [];
         active = options.length ? 0 : -1;
+        shownFor = q;
         render();
       });
     }
+    function pickActive() { if (active >= 0) { choose(options[active]); moveDown(); } }
     function choose(option) {
       if (done) return; done = true;
       var data = cell.getRow().getData();
@@ -193,7 +210,8 @@
       } else if (e.key === "Enter") {
         e.preventDefault(); e.stopPropagation();
         if (input.value.trim() === "") choose(null);
-        else if (active >= 0) { choose(options[active]); moveDown(); }
+        else if (shownFor !== input.value) search().then(pickActive);
+        else pickActive();
       } else if (e.key === "Escape") { e.stopPropagation(); done = true; cancel(); }
     });
     input.addEventListener("blur", function () { if (!done) { done = true; cancel(); } });
@@ -390,14 +408,15 @@
   }
   function clearSelection() { selected.clear(); allMatching = false; refreshSelection(); }
   function bulk(action, extra) {
-    var body = Object.assign({ action: action }, extra || {});
+    var body = Object.assign({ action: action, date_order: dateOrder }, extra || {});
     if (allMatching) { body.all_matching = true; body.query = rowsQuery().toString(); }
     else body.ids = Array.from(selected);
     return call("POST", grid + "bulk", body).then(function (r) {
       if (!r.ok) { showError(r.data.message || "Nothing was changed."); return; }
       showError("");
       var words = action === "trash" ? "moved to the trash" : action === "restore" ? "restored" : "changed";
-      pushBatch(r.data.batch, r.data.changed.toLocaleString("en") + " entr" + (r.data.changed === 1 ? "y" : "ies") + " " + words + ".");
+      var note = r.data.referenced ? " " + r.data.referenced.toLocaleString("en") + " reference" + (r.data.referenced === 1 ? "" : "s") + " from other entries still point at them." : "";
+      pushBatch(r.data.batch, r.data.changed.toLocaleString("en") + " entr" + (r.data.changed === 1 ? "y" : "ies") + " " + words + "." + note);
       clearSelection();
       reload();
     });
@@ -521,7 +540,7 @@
   }
   function pasteRows(fieldIds, rows, words, columns, top) {
     app.querySelectorAll(".cell-invalid").forEach(function (el) { el.classList.remove("cell-invalid"); el.removeAttribute("title"); });
-    call("POST", grid + "paste", { field_ids: fieldIds, rows: rows }).then(function (r) {
+    call("POST", grid + "paste", { field_ids: fieldIds, rows: rows, date_order: dateOrder }).then(function (r) {
       if (r.ok) {
         var n = r.data.changed + (r.data.created ? r.data.created.length : 0);
         pushBatch(r.data.batch, n + " value" + (n === 1 ? "" : "s") + " " + words + (r.data.created && r.data.created.length ? ", " + r.data.created.length + " entries created" : "") + ".");

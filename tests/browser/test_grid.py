@@ -190,5 +190,4 @@ def test_grid_at_390_px_and_in_dark_mode(chromium, rest_api, ui_tenant):
                 else f"entries-{width}-{scheme}"
             )
             screenshot(page, name)
-            page.screenshot(path=f"/tmp/shots/{name}.png")
             context.close()
