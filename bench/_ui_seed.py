@@ -24,6 +24,7 @@ class SeededThing:
     thing_id: int
     field_ids: dict[str, int]  # by field name
     entries: int
+    first_id: int = 0  # the entries' ids are first_id, first_id + 1, ...
 
 
 def seed_entries(
@@ -76,5 +77,9 @@ def seed_entries(
                     position=position,
                     thing_id=thing.id,
                 )
-            seeded.append(SeededThing(thing.id, field_ids, entries))
+            cursor.execute(
+                "SELECT min(id) FROM entries WHERE thing_id = %s", [thing.id]
+            )
+            (first_id,) = cursor.fetchone()
+            seeded.append(SeededThing(thing.id, field_ids, entries, first_id))
     return seeded

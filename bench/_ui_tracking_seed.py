@@ -55,9 +55,9 @@ ON CONFLICT DO NOTHING
 """,
     """
 INSERT INTO account_usage (account_id, day, active_users, sessions,
-  page_views, events, feedback_count, feedback_score_sum)
+  page_views, events, feedback_count, feedback_scored, feedback_score_sum)
 SELECT account_id, day, count(*), count(*) + count(*) / 2, count(*) * 4,
-  count(*) * 9, 0, 0
+  count(*) * 9, 0, 0, 0
 FROM account_day_users GROUP BY account_id, day
 ON CONFLICT (account_id, day) DO NOTHING
 """,

@@ -49,7 +49,8 @@ DEFAULT_LIMIT = 100
 MAX_OFFSET = 10**12
 
 
-def _thing(thing_id: int) -> tuple[Thing, list[Field]]:
+def thing_and_fields(thing_id: int) -> tuple[Thing, list[Field]]:
+    """The active thing of the URL (404 otherwise) and its active fields."""
     thing = get_object_or_404(Thing, pk=thing_id, active=True)
     return thing, thing_fields(thing_id=thing.id)
 
@@ -98,7 +99,7 @@ def _views(thing: Thing) -> list[dict[str, Any]]:
 @require_GET
 @json_view
 def grid_meta(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     base = reverse("ui:entries", kwargs={"schema": schema, "thing_id": thing.id})
     return JsonResponse(
         {
@@ -170,7 +171,7 @@ def _bounded(params: QueryDict, key: str, default: int, high: int) -> int:
 @require_GET
 @json_view
 def grid_rows(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     params = request.GET
     offset = _bounded(params, "offset", 0, MAX_OFFSET)
     limit = max(1, _bounded(params, "limit", DEFAULT_LIMIT, MAX_LIMIT))
@@ -241,7 +242,7 @@ def _changes(
 def grid_row(
     request: HttpRequest, schema: str, thing_id: int, entry_id: int
 ) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     entry = get_object_or_404(Entry, pk=entry_id, thing_id=thing.id, active=True)
     values, seen, errors = _changes(json_body(request), fields)
     if errors:
@@ -282,12 +283,13 @@ def _invalid(fields: dict[str, str]) -> JsonResponse:
     )
 
 
-def _grid_url(name: str) -> str:
+def grid_route(name: str) -> str:
+    """The route of a grid endpoint, under ``/t/<tenant>/``."""
     return f"things/<int:thing_id>/grid/{name}"
 
 
 urlpatterns = [
-    path(_grid_url("meta"), grid_meta, name="grid_meta"),
-    path(_grid_url("rows"), grid_rows, name="grid_rows"),
-    path(_grid_url("rows/<int:entry_id>"), grid_row, name="grid_row"),
+    path(grid_route("meta"), grid_meta, name="grid_meta"),
+    path(grid_route("rows"), grid_rows, name="grid_rows"),
+    path(grid_route("rows/<int:entry_id>"), grid_row, name="grid_row"),
 ]

@@ -42,7 +42,7 @@ from gathergrid.services.views import (
 from gathergrid.spreadsheet import DATE_ORDERS
 from ui.json_face import json_body, json_view
 from ui.permissions import write_required
-from ui.views.grid import _thing, rows_query
+from ui.views.grid import grid_route, rows_query, thing_and_fields
 
 OPTIONS_LIMIT = 50
 
@@ -78,7 +78,7 @@ def _batch_text(batch: uuid.UUID | None) -> str | None:
 @json_view
 @write_required
 def grid_bulk(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     body = json_body(request)
     action = body.get("action")
     active = action != "restore"
@@ -122,7 +122,7 @@ def grid_bulk(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
 @json_view
 @write_required
 def grid_paste(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     body = json_body(request)
     field_ids = body.get("field_ids")
     if (
@@ -163,7 +163,7 @@ def grid_paste(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse
 @json_view
 @write_required
 def grid_undo(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    _thing(thing_id)
+    thing_and_fields(thing_id)
     body = json_body(request)
     try:
         batch = uuid.UUID(str(body.get("batch")))
@@ -188,7 +188,7 @@ def view_json(view: GridView) -> dict[str, Any]:
 @json_view
 @write_required
 def grid_views(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     if request.method == "GET":
         return JsonResponse(
             [view_json(v) for v in grid_view_list(thing_id=thing.id)], safe=False
@@ -210,7 +210,7 @@ def grid_views(request: HttpRequest, schema: str, thing_id: int) -> JsonResponse
 def grid_view(
     request: HttpRequest, schema: str, thing_id: int, view_id: int
 ) -> HttpResponse:
-    thing, fields = _thing(thing_id)
+    thing, fields = thing_and_fields(thing_id)
     view = get_object_or_404(GridView, pk=view_id, thing_id=thing.id)
     if request.method == "DELETE":
         grid_view_delete(view=view, by=_by(request))
@@ -231,7 +231,7 @@ def grid_view(
 def grid_options(
     request: HttpRequest, schema: str, thing_id: int, field_id: int
 ) -> JsonResponse:
-    thing, _ = _thing(thing_id)
+    thing, _ = thing_and_fields(thing_id)
     field = get_object_or_404(
         Field,
         pk=field_id,
@@ -250,15 +250,13 @@ def grid_options(
     return JsonResponse(options, safe=False)
 
 
-def _grid_url(name: str) -> str:
-    return f"things/<int:thing_id>/grid/{name}"
-
-
 urlpatterns = [
-    path(_grid_url("bulk"), grid_bulk, name="grid_bulk"),
-    path(_grid_url("paste"), grid_paste, name="grid_paste"),
-    path(_grid_url("undo"), grid_undo, name="grid_undo"),
-    path(_grid_url("views"), grid_views, name="grid_views"),
-    path(_grid_url("views/<int:view_id>"), grid_view, name="grid_view"),
-    path(_grid_url("fields/<int:field_id>/options"), grid_options, name="grid_options"),
+    path(grid_route("bulk"), grid_bulk, name="grid_bulk"),
+    path(grid_route("paste"), grid_paste, name="grid_paste"),
+    path(grid_route("undo"), grid_undo, name="grid_undo"),
+    path(grid_route("views"), grid_views, name="grid_views"),
+    path(grid_route("views/<int:view_id>"), grid_view, name="grid_view"),
+    path(
+        grid_route("fields/<int:field_id>/options"), grid_options, name="grid_options"
+    ),
 ]
