@@ -629,6 +629,20 @@
       if (select.value) url.searchParams.set("view", select.value); else url.searchParams.delete("view");
       window.location.href = url.toString();
     });
+    var current = (meta.views || []).find(function (v) { return String(v.id) === state.view; });
+    var remove = document.querySelector("[data-grid-delete-view]");
+    if (remove && current) {
+      remove.hidden = false;
+      remove.addEventListener("click", function () {
+        if (!window.confirm("Delete the view “" + current.name + "” for everyone?")) return;
+        call("DELETE", grid + "views/" + current.id).then(function (r) {
+          if (r.status !== 204 && !r.ok) { showError(r.data.message || "The view was not deleted."); return; }
+          var url = new URL(window.location.href);
+          url.searchParams.delete("view");
+          window.location.href = url.toString();
+        });
+      });
+    }
     var button = document.querySelector("[data-grid-save-view]");
     if (!button) return;
     button.addEventListener("click", function () {

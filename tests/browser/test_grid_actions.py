@@ -142,7 +142,14 @@ def test_a_saved_view_is_reopened_by_another_member(
     expect(
         second.locator(f'.tabulator-col[tabulator-field="f{f["Seats"]}"]')
     ).to_be_visible()
+    # Deleting it is for everyone: the menu no longer offers it.
+    second.once("dialog", lambda dialog: dialog.accept())
+    second.get_by_role("button", name="Delete view").click()
+    second.wait_for_url(re.compile(r"/things/\d+/$"))
+    expect(second.locator("[data-grid-views] option")).to_have_count(1)
     context.close()
+    page.reload()
+    expect(page.locator("[data-grid-views] option")).to_have_count(1)
 
 
 def test_the_reference_picker_searches_names_and_shows_the_one_chosen(
