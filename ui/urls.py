@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from ui.views import (
+    account,
     auth,
     entries,
     grid,
@@ -31,6 +32,7 @@ urlpatterns = [
     ),
     path("login/", auth.sign_in, name="login"),
     path("logout/", auth.sign_out, name="logout"),
+    path("", include(account.urlpatterns)),
     path("", home.home, name="home"),
     path("t/<str:schema>/", home.tenant_home, name="tenant_home"),
     path("t/<str:schema>/", include(things.urlpatterns)),

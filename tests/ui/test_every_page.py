@@ -40,8 +40,8 @@ HOSTILE = {
     "cell": "<b>cell</b>",
 }
 
-# Pages outside a tenant: sign in and out, the tenant switcher.
-PUBLIC = {"login", "logout", "home"}
+# Pages outside a tenant: sign in and out, the tenant switcher, one's password.
+PUBLIC = {"login", "logout", "home", "password_change"}
 
 
 def _patterns(patterns, prefix: str = "", converters=None):
