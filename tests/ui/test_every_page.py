@@ -20,7 +20,7 @@ from gathergrid import imports
 from tenants.models import KeyKind, Role
 from tenants.services import key_issue
 from tests.clients import ui_client
-from tests.factories import grid_make, in_tenant, member_make, person
+from tests.factories import grid_make, in_tenant, item_make, member_make, person
 from tests.ui.test_tracking_views import (
     account_id,
     identify,
@@ -112,6 +112,7 @@ def sample(tenant_a, admin_a) -> Sample:
     )
     key, _ = key_issue(tenant=tenant_a.tenant, kind=KeyKind.API, label="ci")
     member = member_make(tenant_a.tenant, Role.EDITOR, email="member@example.com")
+    item = item_make(tenant_a, HOSTILE["value"])
     return Sample(
         kwargs={
             "schema": "tenant_a",
@@ -123,6 +124,7 @@ def sample(tenant_a, admin_a) -> Sample:
             "prefix": key.prefix,
             "account_id": account_id(tenant_a, "acme"),
             "user_id": user_id(tenant_a, "ann"),
+            "item_id": item.pk,
         },
         member_id=str(member.pk),
     )
