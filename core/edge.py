@@ -41,7 +41,7 @@ INGEST_PREFIXES = (
     "/gg_sk_",
 )
 
-BROWSER_PAGE_PREFIXES = ("/t/", "/admin/")
+BROWSER_PAGE_PREFIXES = ("/t/", "/admin/", "/account/")
 BROWSER_PAGES = frozenset({"/", "/login/", "/logout/"})
 
 Renderer = Callable[[ApplicationError], HttpResponse]

@@ -27,7 +27,7 @@ from gathergrid.models import (
     FieldEntry,
     Thing,
 )
-from gathergrid.services.base import ModelWriter
+from gathergrid.services.base import ModelWriter, written_once
 from gathergrid.services.entries import ENTRY_WRITER
 from gathergrid.services.field_entries import FIELD_ENTRY_WRITER
 from gathergrid.services.fields import FIELD_WRITER
@@ -47,6 +47,35 @@ def _form_field(model, column: str) -> str | None:
         if column in (field.name, field.attname):
             return field.name
     return None
+
+
+# What a refusal by PostgreSQL (its SQLSTATE) means, in words for the form.
+REFUSALS = {
+    "23505": "Another row already has this value.",
+    "23503": "It names a row that does not exist, or one that is still in use.",
+    "23502": "A required value is missing.",
+    "23514": "A value breaks a rule of this table.",
+}
+
+
+def database_refusal(model, error: DatabaseError) -> tuple[str | None, str]:
+    """(form field or None, words) for a database error the writers did not
+    name: read from its SQLSTATE and constraint, never PostgreSQL's own text
+    (which names tables and a COPY line)."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    for unique in model._meta.constraints:
+        if unique.name == constraint and getattr(unique, "fields", None):
+            labels = [model._meta.get_field(f).verbose_name for f in unique.fields]
+            field = _form_field(model, unique.fields[-1])
+            return field, (
+                f"A {model._meta.verbose_name} with this "
+                f"{' and '.join(labels)} already exists."
+            )
+    return None, REFUSALS.get(
+        sqlstate or "", "The database refused this change; nothing was saved."
+    )
 
 
 class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
@@ -94,11 +123,18 @@ class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
         return values
 
     def write(self, request: HttpRequest, obj, values: dict[str, Any]) -> Any:
+        """The form's write; a unique name taken becomes a Conflict naming it."""
         ctx = WriteContext(user_id=str(request.user.pk))
+        name = str(values.get("name", getattr(obj, "name", "")))
         if obj.pk is None:
-            return self.writer.insert([values], ctx=ctx, upsert=None).ids[0]
+            return written_once(
+                lambda: self.writer.insert([values], ctx=ctx, upsert=None).ids[0],
+                name=name,
+            )
         if values:
-            self.writer.update([obj.pk], values, ctx=ctx)
+            written_once(
+                lambda: self.writer.update([obj.pk], values, ctx=ctx), name=name
+            )
         return obj.pk
 
     def check_write(self, request: HttpRequest, form) -> None:
@@ -117,7 +153,8 @@ class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
             else:
                 form.add_error(None, error.message)
         except IntegrityError as error:
-            form.add_error(None, f"The database refused this change: {error}")
+            field, words = database_refusal(self.model, error)
+            form.add_error(field if field in form.fields else None, words)
 
     def save_model(self, request, obj, form, change) -> None:
         obj.pk = self.write(request, obj, self.write_values(form))
@@ -143,8 +180,13 @@ class ServiceWriteAdmin(IdSearchMixin, TenantModelAdmin):
                     self.writer.delete(ids, ctx=ctx)
                 for row in rows:
                     self.log_change(request, row, [{"changed": {"fields": ["active"]}}])
-        except (ApplicationError, DatabaseError) as error:
-            self.message_user(request, f"Nothing changed: {error}", messages.ERROR)
+        except ApplicationError as error:
+            why = error.reason if isinstance(error, Conflict) else error.message
+            self.message_user(request, f"Nothing changed: {why}", messages.ERROR)
+            return
+        except DatabaseError as error:
+            _, words = database_refusal(self.model, error)
+            self.message_user(request, f"Nothing changed: {words}", messages.ERROR)
             return
         verb = "Restored" if active else "Deactivated"
         self.message_user(request, f"{verb} {len(rows)} row(s).", messages.SUCCESS)

@@ -32,6 +32,7 @@ from gathergrid.models import (
     FieldDataType,
     FieldEntry,
     GridView,
+    HistoryAction,
     Thing,
 )
 from gathergrid.values import InvalidValue, normalise
@@ -849,6 +850,32 @@ def user_emails(*, user_ids: Iterable[Any]) -> dict[str, str]:
         str(user_id): email
         for user_id, email in User.objects.filter(pk__in=ids).values_list("id", "email")
     }
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """When an entry last went to the trash, and by whom (a user id, or None
+    when written without one)."""
+
+    at: Any
+    by: Any
+
+
+def entry_deletions(*, entry_ids: Iterable[int]) -> dict[int, Deletion]:
+    """{entry id: its latest move to the trash} from the entries' history, in
+    one query (``DISTINCT ON`` the entry)."""
+    ids = list(entry_ids)
+    if not ids:
+        return {}
+    records = (
+        EntryHistory.objects.filter(
+            entry_id__in=ids, field=None, action=HistoryAction.DEACTIVATE
+        )
+        .order_by("entry_id", "-changed_at", "-id")
+        .distinct("entry_id")
+        .values_list("entry_id", "changed_at", "changed_by")
+    )
+    return {entry_id: Deletion(at, by) for entry_id, at, by in records}
 
 
 # --- Saved grid views -----------------------------------------------------------

@@ -73,6 +73,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="May sign in to the Django admin."
     )
     user_metadata = models.JSONField(default=dict, blank=True)
+    password_temporary = models.BooleanField(
+        default=False,
+        help_text="Signed in with a password an admin passed on: asked to choose "
+        "their own until they do.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

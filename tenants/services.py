@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from core.errors import ApplicationError
+from core.errors import INVALID, ApplicationError, ValidationFailed
 from tenants.models import (
     KEY_PREFIXES,
     AuthSession,
@@ -177,7 +177,8 @@ def user_update(
                 " ".join(error.messages), code="weak_password", status=422
             ) from None
         user.set_password(password)
-        fields.append("password")
+        user.password_temporary = False
+        fields += ["password", "password_temporary"]
     if data is not None:
         if not isinstance(data, dict):
             raise ApplicationError(
@@ -186,6 +187,21 @@ def user_update(
         user.user_metadata = {**(user.user_metadata or {}), **data}
         fields.append("user_metadata")
     user.save(update_fields=fields)
+    return user
+
+
+def user_password_change(*, user: User, password: str) -> User:
+    """Set ``user``'s own new password (Django's password validators decide if
+    it is good enough); it is no longer a temporary one."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "new_password", " ".join(error.messages), code=INVALID
+        ) from None
+    user.set_password(password)
+    user.password_temporary = False
+    user.save(update_fields=["password", "password_temporary", "updated_at"])
     return user
 
 
@@ -230,7 +246,8 @@ def member_add(
     if created:
         temporary_password = secrets.token_urlsafe(12)
         user.set_password(temporary_password)
-        user.save(update_fields=["password", "updated_at"])
+        user.password_temporary = True
+        user.save(update_fields=["password", "password_temporary", "updated_at"])
     return membership_set(user=user, tenant=tenant, role=role), temporary_password
 
 

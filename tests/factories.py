@@ -81,9 +81,10 @@ def value_make(created, field: Field, text: str) -> FieldEntry:
         return FieldEntry.objects.create(entry=entry, field=field, entered_value=text)
 
 
-def item_make(created, name: str) -> ClassificationItem:
+def item_make(created, name: str, **columns: Any) -> ClassificationItem:
+    """A classification item (``columns``: parent_id, ...)."""
     with in_tenant(created):
-        [item_id] = _insert(_items, [{"name": name}])
+        [item_id] = _insert(_items, [{"name": name, **columns}])
         return ClassificationItem.objects.get(pk=item_id)
 
 

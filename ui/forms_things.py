@@ -13,7 +13,7 @@ from django import forms
 
 from core.errors import ApplicationError, Conflict, ValidationFailed
 from core.writes import WriteContext
-from gathergrid.models import Field, FieldDataType, Thing
+from gathergrid.models import ClassificationItem, Field, FieldDataType, Thing
 from gathergrid.services import fields as field_services
 from gathergrid.services import things as thing_services
 
@@ -298,3 +298,63 @@ def field_set_active(*, field: Field, active: bool, ctx: WriteContext) -> str | 
     return write_or_explain(
         lambda: field_services.field_set_active(field=field, active=active, by=ctx)
     )
+
+
+# --- Classification items ---------------------------------------------------------
+
+ITEM_COLUMNS = {"name": "name", "parent_id": "parent"}
+
+
+class ClassificationItemForm(forms.Form):
+    """Add or rename a classification item (shared by every thing's entries)."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    parent = forms.TypedChoiceField(
+        label="Under", required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(
+        self, *args: Any, items: Sequence[tuple[int, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = [("", "— (top level)"), *items]
+
+    def _values(self) -> dict[str, Any]:
+        return {
+            "name": self.cleaned_data["name"],
+            "parent_id": self.cleaned_data["parent"],
+        }
+
+    def create(self, *, ctx: WriteContext) -> int | None:
+        if not self.is_valid():
+            return None
+        created: list[int] = []
+        write_or_explain(
+            lambda: created.append(
+                thing_services.classification_item_create(values=self._values(), by=ctx)
+            ),
+            columns=ITEM_COLUMNS,
+            form=self,
+        )
+        return created[0] if created else None
+
+    def update(self, *, item: ClassificationItem, ctx: WriteContext) -> bool:
+        if not self.is_valid():
+            return False
+        changes = {
+            column: value
+            for column, value in self._values().items()
+            if getattr(item, column) != value
+        }
+        if not changes:
+            return True
+        return (
+            write_or_explain(
+                lambda: thing_services.classification_item_update(
+                    item=item, changes=changes, by=ctx
+                ),
+                columns=ITEM_COLUMNS,
+                form=self,
+            )
+            is None
+        )

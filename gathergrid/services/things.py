@@ -57,3 +57,21 @@ def thing_update(*, thing: Thing, changes: dict[str, Any], by: WriteContext) -> 
 def thing_set_active(*, thing: Thing, active: bool, by: WriteContext) -> None:
     """Deactivate (soft: its entries stay) or restore ``thing``."""
     active_set(THING_WRITER, thing.pk, active=active, by=by, name=thing.name)
+
+
+def classification_item_create(*, values: dict[str, Any], by: WriteContext) -> int:
+    """A new classification item (``name``, optional ``parent_id``); its id."""
+    return written_once(
+        lambda: CLASSIFICATION_ITEM_WRITER.insert([values], ctx=by, upsert=None).ids[0],
+        name=str(values.get("name", "")),
+    )
+
+
+def classification_item_update(
+    *, item: ClassificationItem, changes: dict[str, Any], by: WriteContext
+) -> None:
+    """Rename ``item`` or move it under another parent."""
+    written_once(
+        lambda: CLASSIFICATION_ITEM_WRITER.update([item.pk], changes, ctx=by),
+        name=str(changes.get("name", item.name)),
+    )

@@ -134,3 +134,53 @@ def test_entry_list_costs_the_same_queries_for_one_row_as_for_thirty(root, tenan
         )
     assert changelist_queries(root, url) == one
     assert one <= 12
+
+
+# -- database refusals in words --------------------------------------------------------
+
+
+def test_a_taken_name_is_a_form_error_in_words_not_the_databases_text(root, tenant_a):
+    from django.urls import reverse
+
+    from tests.factories import field_make, thing_make
+
+    thing = thing_make(tenant_a, "Customers")
+    field_make(tenant_a, thing, "Name")
+    pick(root, "tenant_a")
+    add_thing = reverse("admin:gathergrid_thing_add")
+    data = form_data(root, add_thing, "thing_form")
+    for name in ("Customers", "customers"):
+        page = root.post(add_thing, {**data, "name": name}).content.decode()
+        assert f"An active thing is already named “{name}”." in page
+        assert "duplicate key" not in page and "COPY" not in page
+    add_field = reverse("admin:gathergrid_field_add")
+    data = form_data(root, add_field, "field_form")
+    page = root.post(
+        add_field,
+        {**data, "name": "Name", "thing": str(thing.pk), "data_type": "text"},
+    ).content.decode()
+    assert "This thing already has an active field named “Name”." in page
+    assert "duplicate key" not in page and "COPY" not in page
+    with in_tenant(tenant_a):
+        assert Thing.objects.filter(name__iexact="customers").count() == 1
+
+
+def test_other_database_refusals_are_words_from_their_sqlstate(tenant_a):
+    from django.db import IntegrityError, connection, transaction
+
+    from gathergrid.admin import database_refusal
+
+    with in_tenant(tenant_a):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(
+                    "INSERT INTO field_entries (entry_id, field_id, entered_value,"
+                    " active, created_at, updated_at)"
+                    " VALUES (-1, -1, 'x', true, now(), now())"
+                )
+        except IntegrityError as error:
+            refused = error
+    field, words = database_refusal(FieldEntry, refused)
+    assert field is None
+    assert words == "It names a row that does not exist, or one that is still in use."

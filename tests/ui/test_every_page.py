@@ -21,7 +21,7 @@ from gathergrid.models import EntryHistory, Field, GridView
 from tenants.models import KeyKind, Role
 from tenants.services import key_issue
 from tests.clients import ui_client
-from tests.factories import grid_make, in_tenant, member_make, person
+from tests.factories import grid_make, in_tenant, item_make, member_make, person
 from tests.ui.test_tracking_views import (
     account_id,
     identify,
@@ -41,8 +41,8 @@ HOSTILE = {
     "cell": "<b>cell</b>",
 }
 
-# Pages outside a tenant: sign in and out, the tenant switcher.
-PUBLIC = {"login", "logout", "home"}
+# Pages outside a tenant: sign in and out, the tenant switcher, one's password.
+PUBLIC = {"login", "logout", "home", "password_change"}
 
 
 def _patterns(patterns, prefix: str = "", converters=None):
@@ -125,6 +125,7 @@ def sample(tenant_a, admin_a) -> Sample:
         )
     key, _ = key_issue(tenant=tenant_a.tenant, kind=KeyKind.API, label="ci")
     member = member_make(tenant_a.tenant, Role.EDITOR, email="member@example.com")
+    item = item_make(tenant_a, HOSTILE["value"])
     return Sample(
         kwargs={
             "schema": "tenant_a",
@@ -139,6 +140,7 @@ def sample(tenant_a, admin_a) -> Sample:
             "history_id": history_id,
             "view_id": view.id,
             "grid_options:field_id": reference.id,
+            "item_id": item.pk,
         },
         member_id=str(member.pk),
     )

@@ -138,4 +138,32 @@ def test_trash_page_queries_do_not_grow_with_deleted_entries(client_a, tenant_a)
 
     one = queries(1)
     assert one == queries(30)
-    assert one <= 12, one
+    assert one <= 14, one  # 12, and who deleted them when: history, users
+
+
+def test_trash_shows_restore_first_then_when_and_by_whom_each_was_deleted(
+    client_a, admin_a, editor_a, tenant_a
+):
+    made = grid_make(tenant_a, entries=[person("Ann"), person("Bob")])
+    ann, bob = made.entry_ids
+    client_a.post(urls(made, ann)["delete"])
+    ui_client(editor_a).post(urls(made, bob)["delete"])
+    with in_tenant(tenant_a):
+        deleted_at = {
+            h.entry_id: h.changed_at
+            for h in EntryHistory.objects.filter(action="deactivate", field=None)
+        }
+    trash = client_a.get(urls(made, 0)["trash"]).content.decode()
+    head = re.search(r"<thead>(.*?)</thead>", trash, re.S).group(1)
+    labels = [
+        re.sub(r"<[^>]+>|[▲▼]", "", th).strip()
+        for th in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)
+    ]
+    assert labels[:5] == ["Restore", "#", "Deleted", "By", "Name"]
+    for entry_id, who in [(ann, admin_a.email), (bob, editor_a.email)]:
+        row = re.search(rf'<tr id="entry-{entry_id}">(.*?)</tr>', trash, re.S).group(1)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert f'aria-label="Restore entry {entry_id}"' in cells[0]
+        assert f">{entry_id}<" in cells[1]
+        assert f"{deleted_at[entry_id]:%Y-%m-%d %H:%M}" in cells[2]
+        assert who in cells[3]

@@ -1,9 +1,12 @@
 """Sign in and out of the browser UI (Django sessions, CSRF-protected)."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -41,6 +44,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             if _wants_json(request):
                 # Signing in again in place: the page needs the new CSRF token.
                 return JsonResponse({"csrf_token": get_token(request)})
+            if user.password_temporary:
+                # A password an admin passed on: choose one's own first.
+                return redirect(
+                    f"{reverse('ui:password_change')}?"
+                    + urlencode({"next": _safe_next(request)})
+                )
             return redirect(_safe_next(request))
         if _wants_json(request):
             return JsonResponse(

@@ -41,12 +41,14 @@ from gathergrid.models import (
 from gathergrid.selectors import (
     ENTRY_COUNT_CAP,
     FILTER_OPERATORS,
+    Deletion,
     EntriesPage,
     EntryQuery,
     FilterOperator,
     classification_items,
     classification_names,
     entries_page,
+    entry_deletions,
     entry_history_list,
     entry_query_parse,
     entry_referrers_count,
@@ -115,6 +117,9 @@ class Row:
     cells: list[Cell]
     url: str  # the entry's URL; its actions and cells are below it
     editable: bool = False
+    # In the trash: when it was deleted and by whom (words).
+    deleted: Deletion | None = None
+    deleted_by: str = ""
 
     def html(self, *, actions: "RowActions") -> str:
         """The whole ``<tr>``: id (a link to the entry's form), cells, status,
@@ -149,10 +154,29 @@ class Row:
                     '<button type="submit" class="link danger" '
                     f'aria-label="Delete entry {entry_id}">Delete</button></form>'
                 )
+        if actions.trash:
+            return self._trash_html(ident, links)
         return mark_safe(
             f'<tr id="entry-{entry_id}"><td class="num"><div class="cell">{ident}'
             f"</div></td>{self.cells_html}{self.status_html}"
             f'<td><div class="cell row-actions">{links}</div></td></tr>'
+        )
+
+    def _trash_html(self, ident: str, links: str) -> str:
+        """A trash row: its actions first (Restore stays in view however many
+        fields the thing has), then id, when deleted and by whom, the values."""
+        if self.deleted is None:
+            when = who = '<span class="muted">—</span>'
+        else:
+            at = self.deleted.at
+            when = f'<time datetime="{at.isoformat()}">{at:%Y-%m-%d %H:%M}</time>'
+            who = escape(self.deleted_by)
+        return mark_safe(
+            f'<tr id="entry-{self.entry.id}"><td class="actions-first"><div '
+            f'class="cell row-actions">{links}</div></td><td class="num"><div '
+            f'class="cell">{ident}</div></td><td><div class="cell small">{when}'
+            f'</div></td><td><div class="cell small">{who}</div></td>'
+            f"{self.cells_html}{self.status_html}</tr>"
         )
 
     @property
@@ -387,12 +411,24 @@ def _rows_html(
     editable: bool,
     actions: RowActions,
 ) -> str:
-    return mark_safe(
-        "\n".join(
-            Row(e, columns.cells(e), f"{base}{e.id}/", editable).html(actions=actions)
-            for e in entries
-        )
-    )
+    deletions: dict[int, Deletion] = {}
+    emails: dict[str, str] = {}
+    if actions.trash:
+        deletions = entry_deletions(entry_ids=[e.id for e in entries])
+        emails = user_emails(user_ids=[d.by for d in deletions.values()])
+
+    def row(e: Entry) -> Row:
+        deleted = deletions.get(e.id)
+        by = ""
+        if deleted is not None:
+            by = (
+                emails.get(str(deleted.by), f"user {deleted.by}")
+                if deleted.by
+                else "the system"
+            )
+        return Row(e, columns.cells(e), f"{base}{e.id}/", editable, deleted, by)
+
+    return mark_safe("\n".join(row(e).html(actions=actions) for e in entries))
 
 
 # --- Query-string helpers ------------------------------------------------------

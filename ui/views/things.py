@@ -1,5 +1,6 @@
 """Things and their fields: list, create, rename, deactivate and restore things;
-add, edit, reorder, deactivate and restore fields.
+add, edit, reorder, deactivate and restore fields; add and rename the tenant's
+classification items (which every thing's entries pick from).
 
 Every page works as plain HTML forms (post, then redirect); with htmx the same
 URLs answer with the page's body fragment (``#things-body``/``#fields-body``),
@@ -18,10 +19,16 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.writes import WriteContext
-from gathergrid.models import Field, FieldDataType, Thing
-from gathergrid.selectors import field_list, thing_list, thing_names
+from gathergrid.models import ClassificationItem, Field, FieldDataType, Thing
+from gathergrid.selectors import (
+    classification_items,
+    field_list,
+    thing_list,
+    thing_names,
+)
 from gathergrid.services.fields import field_move
 from ui.forms_things import (
+    ClassificationItemForm,
     FieldForm,
     ThingFilter,
     ThingForm,
@@ -346,6 +353,83 @@ def field_restore(
     return _field_set_active(request, thing_id, field_id, active=True)
 
 
+# --- Classification items ---------------------------------------------------------
+
+
+def _render_items(
+    request: HttpRequest,
+    *,
+    add_form: ClassificationItemForm | None = None,
+    editing: ClassificationItem | None = None,
+    edit_form: ClassificationItemForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    items = classification_items()
+    names = {item.pk: item.name for item in items}
+    page = page_of(request, items)
+    rows = list(page.object_list)
+    for item in rows:
+        item.parent_name = names.get(item.parent_id, "")
+    choices = [(item.pk, item.name) for item in items]
+    if edit_form is not None:
+        edit_form.fields["name"].widget.attrs["autofocus"] = True
+    context = {
+        "items": rows,
+        "pager": _page_links(request, page),
+        "add_form": add_form or ClassificationItemForm(prefix="new", items=choices),
+        "editing_id": editing.pk if editing else None,
+        "edit_form": edit_form,
+        "back": request.GET.get("thing", ""),
+    }
+    return render(request, "ui/things/classification.html", context, status=status)
+
+
+def _items_done(request: HttpRequest) -> HttpResponse:
+    return redirect(
+        reverse("ui:classification", kwargs={"schema": request.tenant.schema_name})
+        + _query(request)
+    )
+
+
+def _item_choices(*, without: int | None = None) -> list[tuple[int, str]]:
+    return [(i.pk, i.name) for i in classification_items() if i.pk != without]
+
+
+@GET_POST
+@write_required
+def classification_page(request: HttpRequest, schema: str) -> HttpResponse:
+    """The tenant's classification items (GET, every role); POST adds one."""
+    if request.method != "POST":
+        return _render_items(request)
+    form = ClassificationItemForm(request.POST, prefix="new", items=_item_choices())
+    if form.create(ctx=_write_context(request)) is None:
+        return _render_items(request, add_form=form, status=400)
+    messages.success(request, f"Added the item “{form.cleaned_data['name']}”.")
+    return _items_done(request)
+
+
+@GET_POST
+def classification_item_edit(
+    request: HttpRequest, schema: str, item_id: int
+) -> HttpResponse:
+    """Rename an item (or move it under another), in its row of the list."""
+    _require_write(request)
+    item = get_object_or_404(ClassificationItem, pk=item_id, active=True)
+    choices = _item_choices(without=item.pk)
+    if request.method != "POST":
+        form = ClassificationItemForm(
+            prefix="edit",
+            items=choices,
+            initial={"name": item.name, "parent": item.parent_id},
+        )
+        return _render_items(request, editing=item, edit_form=form)
+    form = ClassificationItemForm(request.POST, prefix="edit", items=choices)
+    if not form.update(item=item, ctx=_write_context(request)):
+        return _render_items(request, editing=item, edit_form=form, status=400)
+    messages.success(request, f"Saved the item “{form.cleaned_data['name']}”.")
+    return _items_done(request)
+
+
 FIELD = "things/<int:thing_id>/fields/<int:field_id>/"
 
 urlpatterns = [
@@ -360,4 +444,10 @@ urlpatterns = [
     path(FIELD + "move/", field_move_view, name="field_move"),
     path(FIELD + "deactivate/", field_deactivate, name="field_deactivate"),
     path(FIELD + "restore/", field_restore, name="field_restore"),
+    path("classification/", classification_page, name="classification"),
+    path(
+        "classification/<int:item_id>/edit/",
+        classification_item_edit,
+        name="classification_item_edit",
+    ),
 ]
