@@ -176,6 +176,23 @@ def jobs_failed(*, limit: int = 20) -> list[FailedJob]:
     ]
 
 
+def job_retry_failed(*, job_id: int) -> bool:
+    """Queue failed job ``job_id`` again; False if there is no such failed
+    job."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM public.procrastinate_jobs WHERE id = %s "
+            "AND status = 'failed' FOR UPDATE",
+            [job_id],
+        )
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(
+            "SELECT procrastinate_retry_job_v2(%s, now(), NULL, NULL, NULL)", [job_id]
+        )
+    return True
+
+
 # A worker beats its heart every 10 seconds (the library's default); one
 # silent for this long was killed (kill -9, a lost machine).
 STALLED_AFTER_SECONDS = 30
@@ -185,7 +202,7 @@ def jobs_retry_stalled(*, seconds: float = STALLED_AFTER_SECONDS) -> list[int]:
     """Queue again the jobs that were running in a worker that died; their
     ids. A job's transaction died with its worker, so running it again is
     safe for a job that writes in one transaction (all of ours)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT j.id FROM public.procrastinate_jobs j "
             "LEFT JOIN public.procrastinate_workers w ON w.id = j.worker_id "
