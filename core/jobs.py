@@ -103,7 +103,8 @@ def defer(task: Any, *, lock: str | None = None, **kwargs: Any) -> int:
     from procrastinate import exceptions
 
     try:
-        return task.configure(lock=lock, queueing_lock=lock).defer(**kwargs)
+        with transaction.atomic():  # a refused defer leaves the caller's usable
+            return task.configure(lock=lock, queueing_lock=lock).defer(**kwargs)
     except exceptions.AlreadyEnqueued as error:
         raise AlreadyQueued(lock or "") from error
 
