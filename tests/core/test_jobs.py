@@ -138,3 +138,14 @@ def test_retry_of_a_job_that_is_not_failed_is_refused():
     job_id = defer(noop)
     with pytest.raises(CommandError, match=f"No failed job {job_id}"):
         call_command("jobs", "--retry", str(job_id))
+
+
+def test_the_job_tables_are_in_the_public_schema_only(tenant_a):
+    """migrate_schemas creates them once, in public: a tenant's schema (and
+    so tenant creation, a clone of the template) has none of them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT table_schema FROM information_schema.tables "
+            "WHERE table_name LIKE 'procrastinate%'"
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["public"]
