@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from config.management.commands.worker import loop_thread
+from config.processes import Child
 from tests.live import ROOT, Served, free_port
 
 
@@ -132,3 +133,42 @@ def test_a_loop_that_fails_is_restarted_and_stops_when_asked():
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive() and len(runs) == 2
+
+
+def test_a_child_that_dies_is_restarted_with_a_doubling_backoff():
+    child = Child("Quitter", [sys.executable, "-c", "raise SystemExit(3)"], backoff=0.2)
+    child.start()
+    first = child.pid
+    wait_for(lambda: not child.alive(), 10)
+    child.check()  # noticed: restart due in 0.2 s
+    assert child.pid == first and child.backoff == 0.4
+    wait_for(lambda: (child.check(), child.pid != first)[1], 5, "a restart")
+    assert child.restarts == 1
+    wait_for(lambda: not child.alive(), 10)
+    child.check()
+    assert child.backoff == 0.8  # it died young again: a longer wait
+    assert child.stop(timeout=5) == 3 and child.stopping
+    child.check()  # stopped: never started again
+    assert child.restarts == 1
+
+
+def test_stop_terminates_then_kills(tmp_path):
+    child = Child("Sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    child.start()
+    assert child.alive()
+    assert child.stop(timeout=5) == -signal.SIGTERM
+    ready = tmp_path / "ready"
+    stubborn = Child(
+        "Stubborn",
+        [
+            sys.executable,
+            "-c",
+            "import pathlib, signal, sys, time; "
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "pathlib.Path(sys.argv[1]).touch(); time.sleep(60)",
+            str(ready),
+        ],
+    )
+    stubborn.start()
+    wait_for(ready.exists, 20, "the child to ignore SIGTERM")
+    assert stubborn.stop(timeout=1) == -signal.SIGKILL
