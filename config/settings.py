@@ -64,7 +64,10 @@ SHARED_APPS = [
     "corsheaders",
     "django_htmx",
     "ui",
-    "config",  # the project's own commands (serve)
+    # The background worker's job tables (public schema: one queue for every
+    # tenant; a tenant job carries its schema name).
+    "procrastinate.contrib.django",
+    "config",  # the project's own commands (serve, worker, jobs)
 ]
 TENANT_APPS = [
     "gathergrid",
@@ -123,6 +126,10 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # terminals, an editor's test runner) cannot drop each other's database.
 DATABASES["default"]["TEST"] = {"NAME": f"test_gathergrid_{os.getpid()}"}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A connection that bypasses any transaction-mode pooler (PgBouncer) in
+# DATABASE_URL: the worker LISTENs for new jobs on it, which a pooled
+# connection cannot do. Defaults to DATABASE_URL (the embedded PostgreSQL).
+DATABASE_DIRECT_URL = os.environ.get("DATABASE_DIRECT_URL") or ensure_database_url()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Tenancy (django-tenants) -----------------------------------------------
@@ -227,10 +234,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 UI_PAGE_SIZE = int(os.environ.get("UI_PAGE_SIZE", "50"))
 # Largest CSV the import accepts (bytes); it is staged in the tenant's schema.
 UI_IMPORT_MAX_BYTES = int(os.environ.get("UI_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
-# Apply a validated import in a background thread of the server process (the
-# page shows its progress); False applies it within the request (the tests'
-# in-process client: a thread could not see their uncommitted rows).
-UI_IMPORT_APPLY_IN_BACKGROUND = env_bool("UI_IMPORT_APPLY_IN_BACKGROUND", True)
+
+# --- Background worker (manage.py worker; serve starts one) ------------------
+# Jobs (core/jobs.py) come from the *tasks modules of the apps.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# Dotted paths of ``run(stop: threading.Event) -> None`` loops the worker runs
+# beside the jobs, each in a thread of its own, until ``stop`` is set.
+WORKER_LOOPS = env_list("WORKER_LOOPS", "")
+# Jobs the worker runs at once (``worker --concurrency`` overrides it).
+WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "2"))
 
 # --- Misc ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -259,6 +271,9 @@ LOGGING = {
         "django.request": {"filters": ["no_4xx_traceback"]},
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        # Its INFO lines (every task registered, every job deferred) say
+        # nothing an operator needs; the worker logs what it runs and fails.
+        "procrastinate": {"level": "WARNING"},
     },
 }
 

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env.pop("GATHERGRID_EMBEDDED_DB", None)
         env.update(GATHERGRID_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
@@ -44,6 +44,7 @@ class Served:
                 str(port),
                 "--workers",
                 "2",
+                *args,
             ],
             cwd=ROOT,
             env=env,
@@ -98,6 +99,17 @@ class Served:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the background workers ``serve`` runs (alive ones)."""
+        pids = []
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if "worker" in child.cmdline()[2:3]:
+                    pids.append(child.pid)
+            except psutil.Error:  # gone, or a zombie not reaped yet
+                pass
+        return pids
 
     def ctrl_c(self, timeout: float = 60) -> int:
         os.killpg(self.process.pid, signal.SIGINT)

@@ -17,10 +17,7 @@ and a job cannot be applied twice.
 """
 
 from gathergrid.imports.apply import (
-    APPLY_STALE,
     import_apply,
-    import_apply_in_background,
-    import_apply_recover,
     import_apply_run,
     import_apply_start,
 )
@@ -87,7 +84,6 @@ from gathergrid.imports.validate import (
 
 __all__ = [
     "APPLY_CHUNK",
-    "APPLY_STALE",
     "DELIMITERS",
     "DELIMITER_NAMES",
     "ENTRY_COLUMNS",
@@ -117,8 +113,6 @@ __all__ = [
     "export_rows",
     "header_names",
     "import_apply",
-    "import_apply_in_background",
-    "import_apply_recover",
     "import_apply_run",
     "import_apply_start",
     "import_discard",

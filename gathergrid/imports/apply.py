@@ -4,9 +4,7 @@ one transaction, with progress."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -49,8 +47,8 @@ def _file_row_message(error: ApplicationError, numbers: list[int]) -> str:
 
 def import_apply(*, job: ImportJob, mode: str, user_id: Any) -> ImportJob:
     """Apply the job here and now: :func:`import_apply_start`, then
-    :func:`import_apply_run` in this thread (the browser UI runs the second in
-    the background)."""
+    :func:`import_apply_run` in this thread (the browser UI queues the second
+    for the background worker: gathergrid.tasks.import_apply_queue)."""
     job = import_apply_start(job=job, mode=mode, user_id=user_id)
     return import_apply_run(job_id=job.pk)
 
@@ -161,8 +159,8 @@ def _apply_rows(job: ImportJob, progress: _ApplyProgress) -> int:
         progress.report(created)
 
 
-# A transaction-scoped advisory lock per job, held by its apply: another
-# process can tell whether an ``applying`` job is still being applied.
+# A transaction-scoped advisory lock per job, held by its apply: two applies
+# of one job (a job run twice) never overlap; the second finds it applied.
 def _apply_lock_key(job_id: int) -> str:
     return f"import_apply:{connection.schema_name}:{job_id}"
 
@@ -173,17 +171,6 @@ def _apply_lock(job_id: int) -> None:
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
             [_apply_lock_key(job_id)],
         )
-
-
-def _apply_lock_taken(job_id: int) -> bool:
-    """Take the job's apply lock if it is free, for the rest of the caller's
-    transaction; False when an apply holds it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-            [_apply_lock_key(job_id)],
-        )
-        return cursor.fetchone()[0]
 
 
 def _apply_undone(job_id: int, reason: str) -> None:
@@ -237,54 +224,3 @@ class _ApplyProgress:
     def __exit__(self, *exc) -> None:
         if self.raw is not None:
             self.raw.close()
-
-
-def import_apply_in_background(*, job: ImportJob) -> threading.Thread:
-    """Run :func:`import_apply_run` for an ``applying`` job in a thread of
-    this process, on a database connection of its own; the job's page
-    follows its progress. If the process stops first, nothing is written and
-    :func:`import_apply_recover` puts the job back."""
-    tenant = connection.tenant
-
-    def run() -> None:
-        try:
-            connection.set_tenant(tenant)
-            import_apply_run(job_id=job.pk)
-        except ImportRefused:
-            pass  # the job says why
-        except Exception:
-            logger.exception("The apply of import %s failed", job.pk)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=f"import-apply-{job.pk}", daemon=True)
-    thread.start()
-    return thread
-
-
-# An ``applying`` job whose progress has not moved for this long, and whose
-# apply lock is free, was interrupted (its process stopped): nothing of it was
-# written, and it can be applied again.
-APPLY_STALE = timedelta(seconds=30)
-
-
-def import_apply_recover(job: ImportJob) -> ImportJob:
-    """``job`` as it stands, after putting an interrupted apply back to
-    ``validated`` (with a reason); a running one is left alone."""
-    if (
-        job.status != ImportStatus.APPLYING
-        or timezone.now() - job.updated_at < APPLY_STALE
-    ):
-        return job
-    # The lock stays taken until the job is back to validated: an apply that
-    # starts meanwhile waits for it, then finds the job validated and stops.
-    with transaction.atomic():
-        if not _apply_lock_taken(job.pk):
-            return job
-        _apply_undone(
-            job.pk,
-            "The import was interrupted before it finished (the server stopped), "
-            "so nothing was imported. Apply it again.",
-        )
-    job.refresh_from_db()
-    return job

@@ -15,7 +15,6 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from core.writes import WriteContext
-from gathergrid.imports.apply import APPLY_STALE, import_apply_recover
 from gathergrid.imports.common import (
     STAGE_CHUNK,
     ImportFileError,
@@ -137,11 +136,6 @@ def import_jobs_expire(
     ``older_than``, with their staged rows: an upload nobody finishes would
     otherwise keep its whole file in the database."""
     cutoff = timezone.now() - older_than
-    if not dry_run:  # interrupted applies become validated imports again
-        for job in ImportJob.objects.filter(
-            status=ImportStatus.APPLYING, updated_at__lt=timezone.now() - APPLY_STALE
-        ):
-            import_apply_recover(job)
     stale = ImportJob.objects.filter(status__in=PENDING, updated_at__lt=cutoff)
     jobs = rows = 0
     for job_id in stale.order_by("id").values_list("id", flat=True):

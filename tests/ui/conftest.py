@@ -9,14 +9,6 @@ from tests.clients import ui_client
 from tests.factories import member_make
 
 
-@pytest.fixture(autouse=True)
-def apply_imports_in_the_request(settings):
-    """The test client runs inside the test's transaction, which a background
-    thread could not see: imports are applied within the request here (the
-    browser tests, against the real server, apply them in the background)."""
-    settings.UI_IMPORT_APPLY_IN_BACKGROUND = False
-
-
 @pytest.fixture
 def admin_a(tenant_a):
     return member_make(tenant_a.tenant, Role.ADMIN)

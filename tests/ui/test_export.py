@@ -9,6 +9,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.jobs import jobs_run_pending
 from gathergrid import imports
 from gathergrid.models import Entry, FieldEntry
 from gathergrid.selectors import entries_filtered, entry_query_parse
@@ -99,6 +100,7 @@ def test_export_then_import_into_another_thing_gives_the_same_values(
         f"/t/tenant_a/things/{target.id}/import/{job.id}/apply/", {"mode": "all"}
     )
     assert response.status_code == 302
+    jobs_run_pending()
     assert values_by_name(tenant_a, target) == values_by_name(tenant_a, source)
     with in_tenant(tenant_a):
         copied = list(
@@ -231,6 +233,7 @@ def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_import_back(
     client_a.post(
         f"/t/tenant_a/things/{target.id}/import/{job.id}/apply/", {"mode": "all"}
     )
+    jobs_run_pending()
     assert values_by_name(tenant_a, target) == values_by_name(tenant_a, source)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.jobs import defer, jobs_retry_stalled, jobs_run_pending
 from gathergrid import imports
 from gathergrid.models import (
     Entry,
@@ -23,6 +24,8 @@ from gathergrid.models import (
     ImportStatus,
 )
 from gathergrid.services.entries import EntryWriter
+from gathergrid.tasks import import_apply_job
+from tenants.commands import TenantGone
 from tests.factories import DEFAULT_FIELDS, grid_make, in_tenant, item_make
 
 # The grid tests' fields, with long notes instead of the VIP flag.
@@ -444,6 +447,7 @@ def test_apply_valid_rows_writes_entries_values_and_history(
     job = prepared(client_a, tenant_a, people, GOOD_AND_BAD)
     response = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
     assert response.status_code == 302
+    assert [run.task for run in jobs_run_pending()] == ["import_apply"]
     with in_tenant(tenant_a):
         entries = list(Entry.objects.filter(thing=people).order_by("id"))
         values = {
@@ -489,6 +493,7 @@ def test_all_or_nothing_applies_a_clean_file(client_a, tenant_a, people):
         headers={"HX-Request": "true"},
     )
     assert response["HX-Redirect"] == base(people, f"{job.id}/")
+    jobs_run_pending()
     with in_tenant(tenant_a):
         assert Entry.objects.filter(thing=people).count() == 2
 
@@ -496,6 +501,7 @@ def test_all_or_nothing_applies_a_clean_file(client_a, tenant_a, people):
 def test_applying_twice_is_refused_and_writes_once(client_a, tenant_a, people):
     job = prepared(client_a, tenant_a, people, "Name\nA\nB\n")
     client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    jobs_run_pending()
     again = client_a.post(
         base(people, f"{job.id}/apply/"), {"mode": "valid"}, follow=True
     )
@@ -550,9 +556,10 @@ def test_a_change_since_validation_fails_the_apply_naming_the_file_row(
     with in_tenant(tenant_a):  # as if Name became required after validation
         ImportRow.objects.filter(job=job, number=3).update(values={"field_entries": []})
     response = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
-    # The apply runs after the request has started it: the job's page, back at
-    # its report, says why nothing was imported.
+    # The worker's apply runs after the request has queued it: the job's page,
+    # back at its report, says why nothing was imported.
     assert response["Location"] == base(people, f"{job.id}/")
+    assert [run.status for run in jobs_run_pending()] == ["succeeded"]
     page = client_a.get(response["Location"]).content.decode()
     assert "Nothing was imported: row 3: field_entries: missing" in page
     with in_tenant(tenant_a):
@@ -645,7 +652,7 @@ def test_import_csv_command_validates_applies_and_reports_progress(
     assert counts == {people.id: 30}
 
 
-# --- Applying in the background: progress, recovery --------------------------------
+# --- Applying in the worker: queued, progress, a dead worker ----------------------
 
 
 def applying(tenant, job, *, rows: int, seconds_ago: float) -> None:
@@ -681,6 +688,7 @@ def test_an_apply_in_progress_shows_its_rows_and_polls(client_a, tenant_a, peopl
 def test_once_applied_the_progress_poll_goes_to_the_result(client_a, tenant_a, people):
     job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\n")
     client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    jobs_run_pending()
     progress = client_a.get(
         base(people, f"{job.id}/apply/progress/"), headers={"HX-Request": "true"}
     )
@@ -690,35 +698,64 @@ def test_once_applied_the_progress_poll_goes_to_the_result(client_a, tenant_a, p
         assert (job.status, job.created_entries, job.applied_rows) == ("applied", 1, 1)
 
 
-def test_an_interrupted_apply_can_be_applied_again(client_a, tenant_a, people):
+def test_an_apply_is_queued_for_the_worker_and_shown_queued(client_a, tenant_a, people):
     job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\nB,2\n")
-    applying(tenant_a, job, rows=1, seconds_ago=120)  # its process stopped
-    page = client_a.get(base(people, f"{job.id}/")).content.decode()
-    assert "The import was interrupted before it finished" in page
-    assert "Validated 2 rows" in page
     response = client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
     assert response.status_code == 302
+    page = client_a.get(response["Location"]).content.decode()
+    assert "Queued" in page and "waiting for the background worker" in page
     with in_tenant(tenant_a):
-        assert Entry.objects.filter(thing=people).count() == 2
-        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLIED
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLYING
+        assert not Entry.objects.filter(thing=people).exists()
+    # The job names its tenant; the worker applies it there.
+    runs = jobs_run_pending()
+    assert [(r.task, r.args, r.status) for r in runs] == [
+        ("import_apply", {"schema_name": "tenant_a", "import_id": job.pk}, "succeeded")
+    ]
+    page = client_a.get(response["Location"]).content.decode()
+    assert "Applied: 2 entries created" in page
+    assert jobs_run_pending() == []  # done once
 
 
-def test_a_slow_apply_that_still_holds_its_lock_is_left_alone(
+def test_an_apply_whose_worker_died_is_run_again_and_writes_once(
     client_a, tenant_a, people
 ):
     job = prepared(client_a, tenant_a, people, "Name,Age\nA,1\nB,2\n")
-    applying(tenant_a, job, rows=1, seconds_ago=120)
-    other = connection.get_new_connection(connection.get_connection_params())
-    other.autocommit = True
-    try:
-        # What the applier's transaction holds while it runs.
-        other.execute(
-            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
-            [f"import_apply:tenant_a:{job.pk}"],
+    client_a.post(base(people, f"{job.id}/apply/"), {"mode": "valid"})
+    with connection.cursor() as cursor:  # a worker took it, then was killed
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL "
+            "WHERE task_name = 'import_apply'"
         )
-        page = client_a.get(base(people, f"{job.id}/")).content.decode()
-        assert "Applying 2 rows…" in page
-        with in_tenant(tenant_a):
-            assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLYING
-    finally:
-        other.close()
+    page = client_a.get(base(people, f"{job.id}/")).content.decode()
+    assert "Applying 2 rows" in page  # not queued: taken
+    assert jobs_run_pending() == []
+    assert len(jobs_retry_stalled()) == 1
+    assert [r.status for r in jobs_run_pending()] == ["succeeded"]
+    with in_tenant(tenant_a):
+        assert Entry.objects.filter(thing=people).count() == 2
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLIED
+    assert jobs_retry_stalled() == [] and jobs_run_pending() == []
+
+
+def test_a_job_of_tenant_a_touches_tenant_a_only(client_a, tenant_a, tenant_b, people):
+    """The job's schema argument decides where it applies: tenant A's import
+    id named with tenant B's schema finds nothing there, and writes nothing."""
+    job = prepared(client_a, tenant_a, people, "Name\nA\n")
+    with in_tenant(tenant_a):
+        imports.import_apply_start(job=job, mode="valid", user_id=None)
+    defer(import_apply_job, schema_name="tenant_b", import_id=job.pk)
+    with pytest.raises(ImportJob.DoesNotExist):
+        jobs_run_pending()
+    with in_tenant(tenant_a):
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLYING
+        assert not Entry.objects.filter(thing=people).exists()
+    with in_tenant(tenant_b):
+        assert not Entry.objects.exists()
+    defer(import_apply_job, schema_name="nobody", import_id=job.pk)
+    with pytest.raises(TenantGone):
+        jobs_run_pending()
+    defer(import_apply_job, schema_name="tenant_a", import_id=job.pk)
+    assert [r.status for r in jobs_run_pending()] == ["succeeded"]
+    with in_tenant(tenant_a):
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.APPLIED

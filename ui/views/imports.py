@@ -2,12 +2,10 @@
 of an entries view. The work happens in ``gathergrid.imports``; these views
 parse the request, call it and render the step the job is at."""
 
-import contextlib
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -21,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from gathergrid import imports
 from gathergrid.models import ImportJob, ImportStatus, Thing
 from gathergrid.selectors import entries_filtered, entry_query_parse, thing_fields
+from gathergrid.tasks import import_apply_queue, import_apply_waiting
 from ui.paging import page_of
 from ui.permissions import can_write
 
@@ -220,7 +219,6 @@ def import_job(
         return render(
             request, "ui/imports/mapping.html", _mapping_context(job, job.mapping)
         )
-    job = imports.import_apply_recover(job)
     context: dict = {"job": job, "thing": job.thing}
     if job.status == ImportStatus.APPLYING:
         context |= _applying_context(job)
@@ -255,11 +253,11 @@ def import_validate(
 def import_apply(
     request: HttpRequest, schema: str, thing_id: int, job_id: int
 ) -> HttpResponse:
-    """Start writing the chosen rows (one transaction, in the background), then
-    show the job: its progress, then its result."""
+    """Queue the writing of the chosen rows (one transaction, by the
+    background worker), then show the job: queued, its progress, its result."""
     job = _job(thing_id, job_id)
     try:
-        job = imports.import_apply_start(
+        job = import_apply_queue(
             job=job, mode=request.POST.get("mode", ""), user_id=request.user.pk
         )
     except imports.ImportRefused as refused:
@@ -270,11 +268,6 @@ def import_apply(
         context = _report_context(request, job) | {"apply_error": refused.message}
         template = "ui/imports/_report.html" if request.htmx else "ui/imports/job.html"
         return render(request, template, context, status=422)
-    if settings.UI_IMPORT_APPLY_IN_BACKGROUND:
-        imports.import_apply_in_background(job=job)
-    else:
-        with contextlib.suppress(imports.ImportRefused):  # the job says why
-            imports.import_apply_run(job_id=job.pk)
     return _go(request, _job_url(request, job))
 
 
@@ -291,6 +284,7 @@ def _applying_context(job: ImportJob) -> dict:
         if job.valid_rows
         else 100,
         "apply_rate": int(job.applied_rows / seconds) if seconds >= 1 else 0,
+        "queued": import_apply_waiting(job),
     }
 
 
@@ -300,7 +294,7 @@ def import_apply_progress(
     request: HttpRequest, schema: str, thing_id: int, job_id: int
 ) -> HttpResponse:
     """The apply's progress (htmx polls it); the job's page once it is done."""
-    job = imports.import_apply_recover(_job(thing_id, job_id))
+    job = _job(thing_id, job_id)
     if job.status == ImportStatus.APPLYING and request.htmx:
         return render(request, "ui/imports/_applying.html", _applying_context(job))
     return _go(request, _job_url(request, job))

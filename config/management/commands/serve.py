@@ -1,8 +1,10 @@
 """``serve``: what `make run` does after installing.
 
 Migrates every schema, ensures the demo tenant, prints how to use it, then runs
-the production WSGI server until Ctrl-C or SIGTERM, and stops the embedded
-PostgreSQL (if it started it) once the server has exited.
+the production WSGI server and the background worker (``manage.py worker``,
+restarted with backoff if it dies; not with ``--no-worker`` or
+``SERVE_WORKER=0``) until Ctrl-C or SIGTERM, and stops the web server, the
+worker, then the embedded PostgreSQL (if it started it).
 
 The server is granian (Rust HTTP, WSGI interface): bench/wsgi_servers.py
 measured it at 1.6x gunicorn's requests/s on /healthz with the same workers and
@@ -13,17 +15,35 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 
+from config.processes import Child
 from core.embedded_db import is_embedded
 from tenants.demo import demo_credentials_path, demo_tenant_ensure
 
 
 def default_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
+
+
+def worker_wanted() -> bool:
+    """``SERVE_WORKER=0`` starts no worker (as ``--no-worker``)."""
+    return os.environ.get("SERVE_WORKER", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }
+
+
+def worker_child() -> Child:
+    manage = Path(__file__).resolve().parents[3] / "manage.py"
+    return Child("Background worker", [sys.executable, str(manage), "worker"])
 
 
 def access_log_enabled() -> bool:
@@ -80,6 +100,11 @@ class Command(BaseCommand):
             default=os.environ.get("WEB_SERVER", "granian"),
         )
         parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Run no background worker beside the web server (SERVE_WORKER=0).",
+        )
+        parser.add_argument(
             "--no-demo",
             action="store_true",
             help="Do not create or print the demo tenant.",
@@ -91,16 +116,22 @@ class Command(BaseCommand):
         connections.close_all()
 
         url = f"http://{options['host']}:{options['port']}"
-        self._banner(url, credentials)
+        worker = None if options["no_worker"] or not worker_wanted() else worker_child()
+        self._banner(url, credentials, worker=worker is not None)
         command = server_command(
             options["server"], options["host"], options["port"], options["workers"]
         )
         server = subprocess.Popen(command, env=os.environ.copy())
-        # SIGTERM (docker stop, systemd) is forwarded; Ctrl-C reaches gunicorn
-        # directly as it shares our process group.
+        if worker:
+            worker.start()
+        # SIGTERM (docker stop, systemd) is forwarded; Ctrl-C reaches the
+        # server and the worker directly as they share our process group.
         signal.signal(signal.SIGTERM, lambda *_: server.terminate())
         try:
-            code = server.wait()
+            while (code := server.poll()) is None:
+                if worker:
+                    worker.check()  # restarted if it died
+                time.sleep(0.5)
         except KeyboardInterrupt:
             # From a terminal the server got the same Ctrl-C; from `kill -INT`
             # on this process alone it did not: pass it on either way.
@@ -111,12 +142,18 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 server.kill()
                 code = server.wait()
+        if worker:
+            self.stdout.write("Server stopped; stopping the background worker.")
+            self.stdout.flush()
+            worker.stop()
         if is_embedded():
             self.stdout.write("Server stopped; stopping the embedded PostgreSQL.")
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             sys.exit(code)
 
-    def _banner(self, url: str, credentials: dict[str, str] | None) -> None:
+    def _banner(
+        self, url: str, credentials: dict[str, str] | None, *, worker: bool
+    ) -> None:
         lines = ["", f"Gather Grid is starting on {url}", ""]
         if credentials:
             lines += [
@@ -142,6 +179,11 @@ class Command(BaseCommand):
             lines.append(f"  Database: embedded PostgreSQL in {pgdata}")
         else:
             lines.append("  Database: DATABASE_URL")
+        lines.append(
+            "  Background worker: manage.py worker (imports, periodic jobs)"
+            if worker
+            else "  Background worker: not started (--no-worker); run manage.py worker"
+        )
         lines.append("  Stop with Ctrl-C.")
         self.stdout.write("\n".join(lines) + "\n")
         self.stdout.flush()
