@@ -23,11 +23,16 @@ from gathergrid.models import (
     ImportRow,
     ImportStatus,
 )
+from gathergrid.selectors import entries_named
 from gathergrid.services.entries import ENTRY_WRITER, required_values_missing
 from gathergrid.services.field_entries import referable_entries
+from gathergrid.spreadsheet import reference_cell
 from gathergrid.values import InvalidValue, is_empty, normalise
 
 # --- Validation -------------------------------------------------------------------
+
+# The key of a reference value given by the entry's name, until it is resolved.
+NAMED = "_named"
 
 
 @dataclass
@@ -100,8 +105,47 @@ class RowChecker:
 
     def check(self, rows: Sequence[tuple[int, list[str]]]) -> list[CheckedRow]:
         checked = [self._check_one(number, raw) for number, raw in rows]
+        self._resolve_names(checked)
         self._check_references(checked)
         return checked
+
+    def _resolve_names(self, rows: list[CheckedRow]) -> None:
+        """Reference cells that name an entry by its name (its thing's first
+        field, ignoring case) get that entry's id: one query per target thing
+        per chunk; a name no entry or several entries have is the row's error."""
+        named = [
+            (row, value)
+            for row in rows
+            for value in (row.values or {}).get("field_entries", [])
+            if NAMED in value
+        ]
+        wanted: dict[Any, set[str]] = defaultdict(set)
+        for _, value in named:
+            target = (self.fields[value["field_id"]].options or {}).get("thing_id")
+            wanted[target].add(value[NAMED])
+        found = {
+            target: entries_named(thing_id=target, names=names)
+            if isinstance(target, int)
+            else {}
+            for target, names in wanted.items()
+        }
+        for row, value in named:
+            f = self.fields[value["field_id"]]
+            name = value.pop(NAMED)
+            matches = found[(f.options or {}).get("thing_id")].get(name.lower(), [])
+            if len(matches) == 1:
+                value["entered_value"] = str(matches[0])
+                continue
+            if matches:
+                row.errors.append(
+                    f"{f.name}: {len(matches)} entries are named “{name}”; "
+                    f"give the id of the one you mean (#{matches[0]})"
+                )
+            else:
+                row.errors.append(f"{f.name}: no entry is named “{name}”")
+            row.values = None
+            position = row.cell_of_field[f.id]
+            row.cells[position] = (row.cells[position][0], True)
 
     def _check_one(self, number: int, raw: list[str]) -> CheckedRow:
         row = CheckedRow(number=number, raw=raw)
@@ -119,9 +163,26 @@ class RowChecker:
             if target.startswith("field:"):
                 f = self.fields[int(target.removeprefix("field:"))]
                 row.cell_of_field[f.id] = len(row.cells)
-                if not is_empty(cell):
+                if (
+                    f.data_type == FieldDataType.REFERENCE
+                    and not is_empty(cell)
+                    and reference_cell(cell) is None
+                ):
+                    # An entry named by its name: resolved for the whole chunk
+                    # at once (``_resolve_names``).
+                    values.append(
+                        {"field_id": f.id, "entered_value": None, NAMED: cell.strip()}
+                    )
+                    filled.add(f.id)
+                elif not is_empty(cell):
                     try:
-                        normal = normalise(f.data_type, f.options, cell)
+                        normal = normalise(
+                            f.data_type,
+                            f.options,
+                            cell.strip().removeprefix("#")
+                            if f.data_type == FieldDataType.REFERENCE
+                            else cell,
+                        )
                     except InvalidValue as error:
                         row.errors.append(f"{f.name}: {error}")
                         wrong = True

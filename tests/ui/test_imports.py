@@ -369,6 +369,49 @@ def test_references_must_name_an_entry_of_the_target_thing(client_a, tenant_a):
     )
 
 
+def test_references_may_name_the_entry_by_its_name(client_a, tenant_a):
+    target = grid_make(
+        tenant_a,
+        name="Teams",
+        fields=[{"name": "Team"}],
+        entries=[{"values": {"Team": t}} for t in ("Red", "Blue", "Blue")],
+    )
+    thing = grid_make(
+        tenant_a,
+        name="Players",
+        fields=[
+            {"name": "Name"},
+            {
+                "name": "Team",
+                "data_type": "reference",
+                "options": {"thing_id": target.thing.id},
+            },
+        ],
+    ).thing
+    red = target.entry_ids[0]
+    job = prepared(
+        client_a,
+        tenant_a,
+        thing,
+        f"Name,Team\nA,red\nB,#{red}\nC,Blue\nD,Green\n",
+    )
+    assert (job.valid_rows, job.rejected_rows) == (2, 2)
+    with in_tenant(tenant_a):
+        errors = {r.number: r.error for r in job.rows.all()}
+    assert errors[2] is None and errors[3] is None
+    assert errors[4].startswith("Team: 2 entries are named “Blue”")
+    assert errors[5] == "Team: no entry is named “Green”"
+    client_a.post(base(thing, f"{job.id}/apply/"), {"mode": "valid"})
+    jobs_run_pending()
+    with in_tenant(tenant_a):
+        teams = sorted(
+            FieldEntry.objects.filter(
+                field__name="Team", field__thing=thing
+            ).values_list("entered_value", flat=True)
+        )
+    assert teams == [str(red), str(red)]
+
+
 def test_report_query_count_does_not_grow_with_rejected_rows(
     client_a, tenant_a, people, django_assert_max_num_queries
 ):
