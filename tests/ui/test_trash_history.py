@@ -167,3 +167,37 @@ def test_trash_shows_restore_first_then_when_and_by_whom_each_was_deleted(
         assert f">{entry_id}<" in cells[1]
         assert f"{deleted_at[entry_id]:%Y-%m-%d %H:%M}" in cells[2]
         assert who in cells[3]
+
+
+def test_ticked_entries_or_all_matching_are_restored_at_once(
+    client_a, viewer_client_a, tenant_a, tenant_b
+):
+    made = grid_make(
+        tenant_a, entries=[person("Ann", age=1), person("Bob", age=2), person("Cid")]
+    )
+    ann, bob, cid = made.entry_ids
+    with in_tenant(tenant_a):
+        Entry.objects.filter(pk__in=made.entry_ids).update(active=False)
+    trash = f"/t/tenant_a/things/{made.thing.id}/trash/"
+    page = client_a.get(trash).content.decode()
+    assert f'name="ids" value="{ann}" form="trash-bulk"' in page
+    assert "Restore all 3" in page
+    assert 'name="ids"' not in viewer_client_a.get(trash).content.decode()
+    assert viewer_client_a.post(trash + "restore/", {"ids": [ann]}).status_code == 403
+    answer = client_a.post(trash + "restore/", {"ids": [ann, "x"]}, follow=True)
+    assert "1 entry restored." in answer.content.decode()
+    age = made.fields["Age"].id
+    client_a.post(trash + f"restore/?f={age}:gt:1", {"all": "1"})
+    with in_tenant(tenant_a):
+        active = set(
+            Entry.objects.filter(thing=made.thing, active=True).values_list(
+                "id", flat=True
+            )
+        )
+    assert active == {ann, bob} and cid not in active
+    # Another tenant's session restores nothing here.
+    theirs = grid_make(tenant_b, entries=[person("Eve")])
+    with in_tenant(tenant_b):
+        Entry.objects.filter(pk__in=theirs.entry_ids).update(active=False)
+    url = f"/t/tenant_b/things/{theirs.thing.id}/trash/restore/"
+    assert client_a.post(url, {"all": "1"}).status_code == 404

@@ -50,6 +50,7 @@ from gathergrid.selectors import (
     entries_page,
     entry_deletions,
     entry_history_list,
+    entry_ids_matching,
     entry_query_parse,
     entry_referrers_count,
     entry_row,
@@ -57,6 +58,7 @@ from gathergrid.selectors import (
     thing_fields,
     user_emails,
 )
+from gathergrid.services.bulk import entries_bulk_change
 from gathergrid.services.entries import entry_set_active
 from gathergrid.services.undo import entry_revert_to, history_revert
 from gathergrid.values import choices_of
@@ -142,6 +144,10 @@ class Row:
                 f'value="{escape(actions.here)}">'
             )
             if actions.trash:
+                links = (
+                    f'<input type="checkbox" name="ids" value="{entry_id}" '
+                    f'form="trash-bulk" aria-label="Select entry {entry_id}"> '
+                ) + links
                 links += (
                     f'<form method="post" action="{self.url}restore/" '
                     f'class="inline">{hidden}<button type="submit" class="link" '
@@ -846,6 +852,40 @@ def trash(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
     return render(request, "ui/entries/trash.html", context)
 
 
+@require_POST
+@write_required
+def trash_restore(request: HttpRequest, schema: str, thing_id: int) -> HttpResponse:
+    """Restore the entries ticked on the trash page (``ids``), or every entry
+    in the trash matching its filters (``all=1`` with the page's query)."""
+    thing, fields = _thing_fields(thing_id)
+    back = _back_url(
+        request, reverse("ui:trash", kwargs={"schema": schema, "thing_id": thing.id})
+    )
+    if request.POST.get("all") == "1":
+        query = entry_query_parse(params=request.GET, fields=fields)
+        ids = entry_ids_matching(thing=thing, fields=fields, query=query, active=False)
+    else:
+        raw = request.POST.getlist("ids")
+        ids = [int(i) for i in raw if i.isascii() and i.isdigit() and len(i) < 19]
+    if not ids:
+        messages.info(request, "Tick the entries to restore first.")
+        return redirect(back)
+    try:
+        result = entries_bulk_change(
+            thing=thing,
+            fields=fields,
+            entry_ids=ids,
+            action="restore",
+            by=_ctx(request),
+        )
+    except ApplicationError as error:
+        messages.error(request, f"Nothing was restored: {error_words(error)}")
+    else:
+        n = result.changed
+        messages.success(request, f"{n:,} entr{'y' if n == 1 else 'ies'} restored.")
+    return redirect(back)
+
+
 # --- History --------------------------------------------------------------------
 
 
@@ -1005,6 +1045,7 @@ urlpatterns = [
     path("things/<int:thing_id>/", entries_grid, name="entries"),
     path("things/<int:thing_id>/entries/new/", entry_create, name="entry_create"),
     path("things/<int:thing_id>/trash/", trash, name="trash"),
+    path("things/<int:thing_id>/trash/restore/", trash_restore, name="trash_restore"),
     path(_entry_url(""), entry_edit, name="entry_edit"),
     path(_entry_url("cell/<str:column>/"), entry_cell, name="entry_cell"),
     path(_entry_url("delete/"), entry_delete, name="entry_delete"),
