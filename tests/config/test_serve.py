@@ -111,3 +111,31 @@ def test_web_access_log_turns_the_access_log_on_or_off(
     command = server_command(server, "127.0.0.1", 8000, 2)
     flag = "--access-log" if server == "granian" else "--access-logfile"
     assert (flag in command) is logged
+
+
+def test_healthz_is_503_as_soon_as_postgresql_refuses_new_connections(tmp_path):
+    """A smart shutdown leaves the pooled connections working (for as long as
+    they stay open) while every new one is refused: /healthz says so at once,
+    so a load balancer stops sending traffic."""
+    import os
+    import signal
+    import time
+
+    data_dir = tmp_path / "data"
+    served = Served(data_dir, free_port())
+    try:
+        served.wait_healthy()
+        assert request("GET", served.url + "/healthz")[0] == 200
+        # SIGTERM to the postmaster is PostgreSQL's smart shutdown.
+        postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGTERM)
+        started, statuses = time.monotonic(), []
+        while time.monotonic() - started < 5:
+            statuses.append(request("GET", served.url + "/healthz")[0])
+            if statuses[-1] == 503:
+                break
+            time.sleep(0.2)
+        assert statuses[-1] == 503, statuses
+        assert time.monotonic() - started < 2.5, statuses
+    finally:
+        served.kill()
