@@ -73,7 +73,7 @@ def test_serve_prints_working_credentials_stops_cleanly_and_reuses_data(tmp_path
         assert again.banner("API key") == api_key
         assert again.banner("Admin password") == password
         login(again, api_key, email, password)
-        assert again.ctrl_c() == 0
+        assert again.ctrl_c() == 0, "\n".join(again.lines)
     finally:
         again.kill()
 
